@@ -1,0 +1,169 @@
+"""Publishing to the Hugging Face Hub.
+
+Small general pieces, so every kind of upload (dataset folder, model folder with remote code, LoRA adapter) goes the
+same way:
+
+* :func:`hub_endpoint` / :func:`is_official_hub`: where ``HfApi()`` will talk to (``HF_ENDPOINT``, read by
+  huggingface_hub at import time into ``huggingface_hub.constants.ENDPOINT``).
+* :func:`resolve_token`: the token to use; a clear :class:`HubError` when there is none and the endpoint is the real
+  Hub (a local/loopback endpoint may not need one).
+* :func:`push_folder`: ``create_repo(exist_ok=True)`` (+ the branch when ``revision`` is not main) +
+  ``upload_folder``, with HTTP errors turned into one readable :class:`HubError`.
+* :func:`push_dataset`: a dataset folder written by :func:`needle_hf.data.splits.save_dataset` (checks it holds data
+  files first).
+
+Datasets are pushed as files (parquet + README card) with ``upload_folder``, not ``Dataset.push_to_hub``: the folder
+is exactly what ``load_dataset(folder)`` reads locally, and the card's ``configs`` metadata maps the splits.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+OFFICIAL_HOSTS = ("huggingface.co", "hf.co")
+DATA_FILE_PATTERNS = ("*.parquet", "*.jsonl", "*.jsonl.gz", "*.json", "*.csv", "*.arrow")
+# never uploaded from a local folder: caches, lock and temp files
+DEFAULT_IGNORE = (".cache/**", "**/.cache/**", ".git/**", "*.lock", "*.tmp", "**/*.tmp", "**/__pycache__/**")
+_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+class HubError(ValueError):
+    """A publishing problem the user can fix (no token, empty folder, bad repo id, upload refused)."""
+
+
+def hub_endpoint(endpoint: str | None = None) -> str:
+    """The Hub URL ``HfApi()`` uses: ``endpoint`` if given, else ``huggingface_hub.constants.ENDPOINT``."""
+    if endpoint:
+        return endpoint.rstrip("/")
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT.rstrip("/")
+
+
+def is_official_hub(endpoint: str | None = None) -> bool:
+    """True for huggingface.co / hf.co (and their subdomains); False for a mirror or a local fake Hub."""
+    host = (urlsplit(hub_endpoint(endpoint)).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in OFFICIAL_HOSTS)
+
+
+def resolve_token(token: str | None = None, endpoint: str | None = None) -> str | None:
+    """``token``, else the logged-in token (``HF_TOKEN`` or ``hf auth login``). Raises :class:`HubError` when there is
+    none and the endpoint is the real Hub; returns None for other endpoints (they may accept anonymous writes)."""
+    if not token:
+        from huggingface_hub import get_token
+
+        token = get_token()
+    if not token and is_official_hub(endpoint):
+        raise HubError(
+            f"no Hugging Face token found for {hub_endpoint(endpoint)}: run `hf auth login` or set HF_TOKEN to a "
+            f"token with write access (https://huggingface.co/settings/tokens)")
+    return token or None
+
+
+def check_repo_id(repo_id: str) -> str:
+    if not isinstance(repo_id, str) or not _REPO_ID_RE.match(repo_id):
+        raise HubError(f"repo id must look like ORG/NAME (or USER/NAME), got {repo_id!r}")
+    return repo_id
+
+
+def _http_error_message(err: Exception) -> str:
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    server = ""
+    if response is not None:
+        server = response.headers.get("X-Error-Message", "") if getattr(response, "headers", None) else ""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    msg = f"{status} {server or first}" if status else first
+    if status in (401, 403):
+        msg += " (check that your token is valid and has write access to this namespace)"
+    return msg
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    errs: list[type[BaseException]] = [OSError]  # HfHubHTTPError and requests' errors are OSErrors
+    for mod in ("httpx2", "httpx"):
+        try:
+            errs.append(__import__(mod).HTTPError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errs)
+
+
+def push_folder(folder: str | os.PathLike, repo_id: str, *, repo_type: str = "model", private: bool | None = None,
+                token: str | None = None, revision: str | None = None, commit_message: str | None = None,
+                commit_description: str | None = None, allow_patterns: Sequence[str] | None = None,
+                ignore_patterns: Sequence[str] | None = None, create_pr: bool = False,
+                endpoint: str | None = None):
+    """Create ``repo_id`` if needed and upload every file of ``folder`` in one commit; returns the ``CommitInfo``
+    (``.commit_url``, ``.oid``, ``.repo_url``). ``revision`` names a branch (created from main if missing)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {folder}")
+    check_repo_id(repo_id)
+    token = resolve_token(token, endpoint)
+    url = hub_endpoint(endpoint)
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=url, token=token)
+    ignore = list(DEFAULT_IGNORE) + list(ignore_patterns or [])
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        if revision and revision != "main" and not create_pr:
+            api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
+        info = api.upload_folder(
+            folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, revision=revision,
+            commit_message=commit_message or f"Upload {repo_type} with needle-hf",
+            commit_description=commit_description, allow_patterns=list(allow_patterns) if allow_patterns else None,
+            ignore_patterns=ignore, create_pr=create_pr)
+    except HubError:
+        raise
+    except _network_errors() as err:
+        raise HubError(f"could not push {folder} to {repo_type} repo {repo_id} on {url}: "
+                       f"{_http_error_message(err)}") from err
+    logger.info("pushed %s to %s (%s)", folder, repo_id, getattr(info, "commit_url", info))
+    return info
+
+
+def data_files(folder: str | os.PathLike) -> list[Path]:
+    """Data files (parquet / JSONL / JSON / CSV / arrow) anywhere under ``folder``, hidden folders excluded."""
+    folder = Path(folder)
+    found = set()
+    for pattern in DATA_FILE_PATTERNS:
+        for p in folder.rglob(pattern):
+            rel = p.relative_to(folder).parts
+            if p.is_file() and not any(part.startswith(".") for part in rel):
+                found.add(p)
+    return sorted(found)
+
+
+def push_dataset(folder: str | os.PathLike, repo_id: str, *, private: bool | None = None, token: str | None = None,
+                 revision: str | None = None, commit_message: str | None = None, create_pr: bool = False,
+                 endpoint: str | None = None):
+    """Upload a dataset folder (``data/*.parquet`` + ``README.md`` card, as written by ``save_dataset``) to the
+    dataset repo ``repo_id``; afterwards ``datasets.load_dataset(repo_id)`` loads it. Returns the ``CommitInfo``.
+
+    Raises :class:`HubError` when the folder has no data files or no token is available for the real Hub."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"dataset folder not found: {folder}")
+    files = data_files(folder)
+    if not files:
+        raise HubError(f"{folder} has no data files ({', '.join(DATA_FILE_PATTERNS)}); write the dataset first, "
+                       f"e.g. needle_hf.data.splits.save_dataset(dsd, '{folder}')")
+    if not (folder / "README.md").is_file():
+        logger.warning("%s has no README.md dataset card; the Hub will infer splits from file names", folder)
+    return push_folder(folder, repo_id, repo_type="dataset", private=private, token=token, revision=revision,
+                       commit_message=commit_message or f"Upload dataset ({len(files)} data files) with needle-hf",
+                       create_pr=create_pr, endpoint=endpoint)
+
+
+__all__ = ["HubError", "OFFICIAL_HOSTS", "DATA_FILE_PATTERNS", "hub_endpoint", "is_official_hub", "resolve_token",
+           "check_repo_id", "push_folder", "data_files", "push_dataset"]
