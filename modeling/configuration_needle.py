@@ -16,6 +16,8 @@ PRESETS: dict[str, dict] = {
     "needle-26m": dict(d_model=512, num_attention_heads=8, num_key_value_heads=4, encoder_layers=12, decoder_layers=8),
     "needle-small": dict(d_model=384, num_attention_heads=6, num_key_value_heads=3, encoder_layers=8, decoder_layers=6),
     "needle-mini": dict(d_model=256, num_attention_heads=4, num_key_value_heads=2, encoder_layers=6, decoder_layers=4),
+    "needle-micro": dict(d_model=128, num_attention_heads=4, num_key_value_heads=2, encoder_layers=6, decoder_layers=4,
+                         contrastive_dim=64),
     "needle-tiny": dict(d_model=64, num_attention_heads=4, num_key_value_heads=2, encoder_layers=2, decoder_layers=2,
                         contrastive_dim=32),
 }
@@ -104,6 +106,26 @@ class NeedleConfig(PreTrainedConfig):
     @property
     def head_dim(self) -> int:
         return self.d_model // self.num_attention_heads
+
+    # `custom_pipelines` is the Hub entry that lets `pipeline("tool-calling", ..., trust_remote_code=True)` find
+    # pipeline_tool_calling.py. transformers prefers such an entry over registered tasks and then demands
+    # trust_remote_code, so when this class comes from the installed package (whose import registered the
+    # "tool-calling" task) the entry is hidden at run time; it is still saved in config.json.
+    @property
+    def custom_pipelines(self) -> dict:
+        stored = self.__dict__.get("_custom_pipelines") or {}
+        return {} if __name__.startswith("needle_hf.") else stored
+
+    @custom_pipelines.setter
+    def custom_pipelines(self, value) -> None:
+        self.__dict__["_custom_pipelines"] = dict(value or {})
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        stored = output.pop("_custom_pipelines", None)
+        if stored:
+            output["custom_pipelines"] = stored
+        return output
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "NeedleConfig":

@@ -167,3 +167,164 @@ def push_dataset(folder: str | os.PathLike, repo_id: str, *, private: bool | Non
 
 __all__ = ["HubError", "OFFICIAL_HOSTS", "DATA_FILE_PATTERNS", "hub_endpoint", "is_official_hub", "resolve_token",
            "check_repo_id", "push_folder", "data_files", "push_dataset"]
+
+
+# ---------------------------------------------------------------------------------------------- models and adapters
+# (added for `needle-hf push FOLDER`: one command for a model folder, a LoRA adapter folder or a dataset folder)
+MODEL_IGNORE = ("checkpoint-*/**", "runs/**", "base_report.json", "needle_training.json", "training_summary.json")
+
+
+def folder_kind(folder: str | os.PathLike) -> str:
+    """What a local folder holds: ``"adapter"`` (adapter_config.json), ``"model"`` (config.json) or ``"dataset"``
+    (data files). Raises :class:`HubError` when it is none of them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    if (folder / "adapter_config.json").is_file():
+        return "adapter"
+    if (folder / "config.json").is_file():
+        return "model"
+    if data_files(folder):
+        return "dataset"
+    raise HubError(f"cannot tell what {folder} holds: expected adapter_config.json (a LoRA adapter), config.json "
+                   f"(a model folder) or data files ({', '.join(DATA_FILE_PATTERNS)}) for a dataset")
+
+
+def model_folder_problems(folder: str | os.PathLike) -> list[str]:
+    """What a Needle model folder lacks to load from the Hub with and without the package: weights, tokenizer,
+    ``auto_map`` + remote code files, the ``custom_pipelines`` entry of the tool-calling pipeline, a card."""
+    import json
+
+    from .saving import REMOTE_CODE_FILES
+
+    folder = Path(folder)
+    problems = []
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"config.json cannot be read ({err})"]
+    if not any((folder / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json")):
+        problems.append("no model.safetensors")
+    if not (folder / "tokenizer.json").is_file():
+        problems.append("no tokenizer.json")
+    auto_map = config.get("auto_map") or {}
+    if "AutoModelForSeq2SeqLM" not in auto_map or "AutoConfig" not in auto_map:
+        problems.append("config.json has no auto_map (remote code) entry")
+    if "tool-calling" not in (config.get("custom_pipelines") or {}):
+        problems.append("config.json has no custom_pipelines['tool-calling'] entry")
+    missing = [n for n in REMOTE_CODE_FILES if not (folder / n).is_file()]
+    if missing:
+        problems.append("remote code files missing: " + ", ".join(missing))
+    if not (folder / "README.md").is_file():
+        problems.append("no README.md model card")
+    return problems
+
+
+def _repaired_model_folder(folder: Path, tmp: Path) -> Path:
+    """Load a Needle model folder and write it again with ``save_model_folder`` (remote code, pipeline, card)."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    from .saving import save_model_folder
+    from .tokenization import load_tokenizer
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(str(folder))
+    tokenizer = load_tokenizer(str(folder))
+    card = (folder / "README.md").read_text(encoding="utf-8") if (folder / "README.md").is_file() else None
+    out = tmp / folder.name
+    save_model_folder(model.eval(), tokenizer, out, card=card)
+    return out
+
+
+def push_model(folder: str | os.PathLike, repo_id: str, *, private: bool | None = None, token: str | None = None,
+               revision: str | None = None, commit_message: str | None = None, create_pr: bool = False,
+               endpoint: str | None = None, repair: bool = True):
+    """Upload a Needle model folder (as written by ``save_model_folder`` / the training recipes) to a model repo.
+
+    The folder is checked first (:func:`model_folder_problems`); a Needle folder without its remote code, custom
+    pipeline entry or card is re-saved into a temporary copy and that copy is pushed (``repair=True``; the local
+    folder is left unchanged), so ``pipeline("tool-calling", model=repo_id, trust_remote_code=True)`` works.
+    Trainer checkpoints (``checkpoint-*/``) and training logs are not uploaded. Returns the ``CommitInfo``."""
+    import json
+    import tempfile
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise HubError(f"{folder} is not a model folder (no config.json)")
+    check_repo_id(repo_id)
+    resolve_token(token, endpoint)  # fail before any work when there is no token for the real Hub
+    problems = model_folder_problems(folder)
+    model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    kwargs = dict(repo_type="model", private=private, token=token, revision=revision, create_pr=create_pr,
+                  endpoint=endpoint, ignore_patterns=MODEL_IGNORE)
+    if problems and model_type == "needle" and repair and "no model.safetensors" not in problems:
+        logger.warning("%s: %s; pushing a repaired copy (the folder itself is unchanged)", folder,
+                       "; ".join(problems))
+        with tempfile.TemporaryDirectory(prefix="needle-push-") as tmp:
+            fixed = _repaired_model_folder(folder, Path(tmp))
+            return push_folder(fixed, repo_id, commit_message=commit_message or "Upload Needle model with needle-hf",
+                               **kwargs)
+    if problems:
+        logger.warning("%s: %s", folder, "; ".join(problems))
+    return push_folder(folder, repo_id, commit_message=commit_message or "Upload model with needle-hf", **kwargs)
+
+
+def push_adapter(folder: str | os.PathLike, repo_id: str, *, private: bool | None = None, token: str | None = None,
+                 revision: str | None = None, commit_message: str | None = None, create_pr: bool = False,
+                 endpoint: str | None = None, base_model_id: str | None = None):
+    """Upload a LoRA adapter folder (adapter_config.json + adapter_model.safetensors [+ tools.json, README.md]).
+
+    ``base_model_id`` (a Hub id) replaces ``base_model_name_or_path`` in the uploaded adapter_config.json (in a
+    temporary copy), so that ``AutoModelForSeq2SeqLM.from_pretrained(repo_id)`` and ``pipeline(model=repo_id)`` find the base;
+    a local base path left there is reported as a warning. Returns the ``CommitInfo``."""
+    import json
+    import shutil
+    import tempfile
+
+    folder = Path(folder)
+    config_path = folder / "adapter_config.json"
+    if not config_path.is_file():
+        raise HubError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
+    if not (folder / "adapter_model.safetensors").is_file():
+        raise HubError(f"{folder} has no adapter_model.safetensors (save the adapter with safe_serialization=True)")
+    check_repo_id(repo_id)
+    resolve_token(token, endpoint)
+    if not (folder / "tools.json").is_file():
+        logger.warning("%s has no tools.json: an AdapterRouter cannot match requests to it by tool set", folder)
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    kwargs = dict(repo_type="model", private=private, token=token, revision=revision, create_pr=create_pr,
+                  endpoint=endpoint, commit_message=commit_message or "Upload LoRA adapter with needle-hf")
+    if base_model_id and base_model_id != config.get("base_model_name_or_path"):
+        check_repo_id(base_model_id)
+        with tempfile.TemporaryDirectory(prefix="needle-push-") as tmp:
+            copy = Path(tmp) / folder.name
+            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".cache", "__pycache__"))
+            config["base_model_name_or_path"] = base_model_id
+            (copy / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n",
+                                                      encoding="utf-8")
+            return push_folder(copy, repo_id, **kwargs)
+    base = config.get("base_model_name_or_path") or ""
+    if not base or Path(base).exists() or not _REPO_ID_RE.match(base):
+        logger.warning("adapter_config.json names the base model %r, which others cannot download; pass "
+                       "base_model_id='ORG/NAME' (CLI: --base-model-id) to publish it with the base's Hub id", base)
+    return push_folder(folder, repo_id, **kwargs)
+
+
+def push_any(folder: str | os.PathLike, repo_id: str, *, kind: str | None = None, **kwargs):
+    """Push a model, adapter or dataset folder (``kind`` detected with :func:`folder_kind` when None).
+    Returns ``(kind, CommitInfo)``. ``base_model_id`` only applies to adapters; ``repair`` only to models."""
+    kind = kind or folder_kind(folder)
+    if kind == "adapter":
+        kwargs.pop("repair", None)
+        return kind, push_adapter(folder, repo_id, **kwargs)
+    base_model_id = kwargs.pop("base_model_id", None)
+    if base_model_id:
+        raise HubError(f"--base-model-id only applies to LoRA adapter folders; {folder} holds a {kind}")
+    if kind == "model":
+        return kind, push_model(folder, repo_id, **kwargs)
+    if kind == "dataset":
+        kwargs.pop("repair", None)
+        return kind, push_dataset(folder, repo_id, **kwargs)
+    raise HubError(f"unknown folder kind {kind!r}: use model, adapter or dataset")
+
+
+__all__ += ["folder_kind", "model_folder_problems", "push_model", "push_adapter", "push_any"]

@@ -1,0 +1,15 @@
+"""Grammar-constrained decoding (llguidance) for Needle: re-exports `needle_hf.modeling.constrained`.
+
+The implementation lives in `modeling/constrained.py` because it also ships as Hub remote code.
+"""
+from .modeling.constrained import (  # noqa: F401
+    JSON_COMPILE_OPTIONS,
+    NeedleGrammarProcessor,
+    answer_grammar,
+    answer_json_schema,
+    answer_lark,
+    build_logits_processor,
+    get_ll_tokenizer,
+    param_json_schema,
+)
+from .modeling.constrained import __all__  # noqa: F401

@@ -1,0 +1,111 @@
+"""Evaluate a Needle model on rows {query, tools, answers}: generate with the pipeline, score, explain failures.
+
+Predictions are the model's raw answer text (snake_case names, as generated), so the metric sees exactly what the
+model wrote; references are the rows' answers with names snake-cased the same way.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from tqdm.auto import tqdm
+
+from ..modeling.pipeline_tool_calling import ToolCallingPipeline
+from ..tools import answers_to_text, parse_calls, parse_tools, to_snake_case, tool_to_dict
+from .metrics import explain_failure, score_tool_calls
+
+HEADLINE = ("exact_match", "json_parse_rate", "name_f1", "call_f1", "argument_accuracy", "value_accuracy",
+            "hallucinated_param_rate", "missing_param_rate", "no_call_precision", "no_call_recall")
+
+
+def _reference(row: dict) -> str:
+    calls = parse_calls(row["answers"]) if isinstance(row["answers"], str) else row["answers"]
+    return answers_to_text([{"name": to_snake_case(c["name"]), "arguments": c.get("arguments", {})} for c in calls])
+
+
+def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = True, batch_size: int = 16,
+                  max_new_tokens: int = 256, num_failures: int = 20, seed: int = 0, progress: bool = True) -> dict:
+    """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "failures"}."""
+    pipe = ToolCallingPipeline(model=model, tokenizer=tokenizer)
+    was_training = model.training
+    model.eval()
+    predictions, references, tools_texts = [], [], []
+    bar = tqdm(total=len(rows), desc="evaluating", unit=" rows", disable=not progress)
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        outputs = pipe([r["query"] for r in chunk], tools=[parse_tools(r["tools"]) for r in chunk],
+                       constrained=constrained, max_new_tokens=max_new_tokens, return_text=True,
+                       batch_size=batch_size)
+        for row, out in zip(chunk, outputs):
+            predictions.append(out["text"])
+            references.append(_reference(row))
+            tools_texts.append(json.dumps([tool_to_dict(t) for t in parse_tools(row["tools"])], ensure_ascii=False))
+        bar.update(len(chunk))
+    bar.close()
+    model.train(was_training)
+    metrics = score_tool_calls(predictions, references, tools=tools_texts)
+    wrong = [i for i, (p, r) in enumerate(zip(predictions, references)) if explain_failure(p, r)]
+    sample = sorted(random.Random(seed).sample(wrong, min(num_failures, len(wrong))))
+    failures = [{"query": rows[i]["query"], "expected": references[i], "predicted": predictions[i],
+                 "reason": explain_failure(predictions[i], references[i])} for i in sample]
+    return {"metrics": metrics, "n": len(rows), "constrained": constrained, "num_failures": len(wrong),
+            "failures": failures}
+
+
+def metrics_table(report: dict, keys: Iterable[str] = HEADLINE) -> str:
+    """Markdown table: overall + one row per call type and per number of tools offered."""
+    keys = list(keys)
+    m = report["metrics"]
+    lines = ["| group | n | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+
+    def row(name: str, values: dict) -> str:
+        return f"| {name} | {values.get('n', '')} | " + " | ".join(f"{values.get(k, 0):.3f}" for k in keys) + " |"
+
+    lines.append(row("all", m))
+    for group, values in m.get("by_call_type", {}).items():
+        lines.append(row(f"call type: {group}", values))
+    for group, values in m.get("by_num_tools", {}).items():
+        lines.append(row(f"tools offered: {group}", values))
+    return "\n".join(lines)
+
+
+def report_markdown(report: dict, title: str = "Tool-call evaluation") -> str:
+    mode = "constrained" if report["constrained"] else "unconstrained"
+    parts = [f"# {title}", f"{report['n']} rows, {mode} decoding; {report['num_failures']} not exactly right.", "",
+             metrics_table(report), "", "## Sample of failures", ""]
+    for f in report["failures"]:
+        parts.append(f"- **{f['reason']}** — query: `{f['query']}`  \n  expected `{f['expected']}`  \n"
+                     f"  predicted `{f['predicted']}`")
+    return "\n".join(parts) + "\n"
+
+
+def write_reports(report: dict, out: str | Path) -> tuple[Path, Path]:
+    """Write `out` (JSON) and the same name with .md (markdown). Returns both paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md = out.with_suffix(".md")
+    md.write_text(report_markdown(report), encoding="utf-8")
+    return out, md
+
+
+def load_eval_rows(data: str, split: str = "test", limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows from a JSONL file, a dataset folder (parquet + card, as saved by save_dataset) or a Hub dataset id."""
+    from ..data.io import load_rows
+
+    path = Path(data)
+    if path.suffix == ".jsonl" or path.is_file():
+        rows = list(load_rows(path))
+    else:
+        import datasets
+
+        try:
+            dsd = datasets.load_dataset(str(path) if path.exists() else data)
+        except Exception as err:  # datasets raises many types; the user needs the name and the reason
+            raise ValueError(f"cannot load dataset {data!r}: {str(err).splitlines()[0]}") from None
+        if split not in dsd:
+            raise ValueError(f"dataset {data!r} has no split {split!r}; it has {', '.join(dsd)}")
+        rows = [dict(r) for r in dsd[split]]
+    return rows[:limit] if limit else rows

@@ -1,0 +1,49 @@
+"""Loading a tool-calling pipeline from a folder, a Hub id or the shipped default, with clear errors."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from transformers import AutoConfig, pipeline
+
+from . import DEFAULT_MODEL
+
+
+def load_pipeline(model: str | os.PathLike | None = None, device=None, adapter: str | os.PathLike | None = None,
+                  **kwargs):
+    """`pipeline("tool-calling", model=...)` for a Needle model folder or Hub id (default: the shipped model).
+
+    `adapter`: a LoRA adapter folder or Hub id applied on top of the model (see `needle_hf.lora`)."""
+    if adapter is not None:
+        from .lora import attach_adapter_to_pipeline
+
+        return attach_adapter_to_pipeline(load_pipeline(model, device=device, **kwargs), adapter)
+    path = os.fspath(model) if model is not None else DEFAULT_MODEL
+    if model is None and not Path(DEFAULT_MODEL, "config.json").is_file():
+        raise FileNotFoundError(f"the default model is not installed at {DEFAULT_MODEL}; pass --model PATH_OR_HUB_ID")
+    if Path(path).exists() and not Path(path, "config.json").is_file():
+        raise ValueError(f"{path} is not a model folder (no config.json); pass a Needle model folder or Hub id")
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot load a model config from {path!r}: {str(err).splitlines()[0]}") from None
+    if config.model_type != "needle":
+        raise ValueError(f"{path} is a {config.model_type!r} model, not a Needle model (model_type 'needle')")
+    return pipeline("tool-calling", model=path, device=device, **kwargs)
+
+
+def read_tools_arg(value: str):
+    """Tools given on the command line: JSON text, or @FILE with JSON in it."""
+    source = "--tools"
+    if value.startswith("@"):
+        source = value[1:]
+        try:
+            value = Path(source).read_text(encoding="utf-8")
+        except OSError as err:
+            raise FileNotFoundError(f"cannot read tools file {source}: {err.strerror}") from None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{source}: tools are not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+                         "give a JSON list of tool schemas") from None

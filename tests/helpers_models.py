@@ -1,0 +1,46 @@
+"""Tiny tokenizer + model fixtures for pipeline, evaluation and finetuning tests (built once per session)."""
+from __future__ import annotations
+
+import functools
+import json
+
+from needle_hf.tokenization import train_tokenizer
+from needle_hf.tools import answers_to_text, parse_tools, tools_to_text
+
+WEATHER = {"name": "get_weather", "description": "Current weather for a city",
+           "parameters": {"location": {"type": "string", "description": "City name", "required": True},
+                          "unit": {"type": "string", "description": "Temperature unit", "required": False,
+                                   "enum": ["celsius", "fahrenheit"]}}}
+TIMER = {"name": "setTimer", "description": "Start a countdown timer",
+         "parameters": {"minutes": {"type": "integer", "description": "Duration in minutes", "required": True},
+                        "label": {"type": "string", "description": "Timer label", "required": False}}}
+MESSAGE = {"type": "function", "function": {
+    "name": "send_message", "description": "Send a text message to a contact",
+    "parameters": {"type": "object", "properties": {
+        "recipient": {"type": "string", "description": "Contact name"},
+        "body": {"type": "string", "description": "Message text"},
+        "urgent": {"type": "boolean", "description": "Mark as urgent"}}, "required": ["recipient", "body"]}}}
+TOOLS = [WEATHER, TIMER, MESSAGE]
+
+CORPUS_QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text Anna that I'm late",
+                  "Wie ist das Wetter in München?", "remind me in 5 minutes", "send Bob 'hello there'",
+                  "weather in Tokyo in fahrenheit please", "start a 25 minute pomodoro timer labelled focus"]
+CORPUS_ANSWERS = [[{"name": "get_weather", "arguments": {"location": "Paris"}}],
+                  [{"name": "set_timer", "arguments": {"minutes": 10}}],
+                  [{"name": "send_message", "arguments": {"recipient": "Anna", "body": "I'm late", "urgent": False}}],
+                  [{"name": "get_weather", "arguments": {"location": "München", "unit": "celsius"}}], []]
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_tokenizer(vocab_size: int = 400):
+    tools = parse_tools(TOOLS)
+    texts = CORPUS_QUERIES + [tools_to_text(tools)] + [tools_to_text([t]) for t in tools]
+    texts += [answers_to_text(a) for a in CORPUS_ANSWERS] + [json.dumps(TOOLS)]
+    return train_tokenizer(texts * 3, vocab_size=vocab_size)
+
+
+def tiny_needle(tokenizer=None, **overrides):
+    from .conftest import tiny_model
+
+    tokenizer = tokenizer or tiny_tokenizer()
+    return tiny_model(vocab_size=len(tokenizer), **overrides)

@@ -1,0 +1,511 @@
+"""Grammar-constrained decoding: schema, llguidance grammar and NeedleGrammarProcessor (greedy, sampling, beams)."""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("llguidance")
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transformers import LogitsProcessor
+
+from needle_hf.constrained import (
+    JSON_COMPILE_OPTIONS,
+    NeedleGrammarProcessor,
+    answer_grammar,
+    answer_json_schema,
+    get_ll_tokenizer,
+)
+from needle_hf.modeling import NeedleConfig, NeedleForConditionalGeneration
+from needle_hf.tokenization import train_tokenizer
+from needle_hf.tools import CallParseError, Param, Tool, answers_to_text, parse_calls, tools_to_text, validate_calls
+
+TOOL_CALL, EOS, PAD, TOOLS = 4, 1, 0, 5
+
+TOOLS_A = [
+    Tool("getWeather", "Current weather", [
+        Param("location", "string", "city", required=True),
+        Param("unit", "string", "unit", enum=["celsius", "fahrenheit"]),
+        Param("days", "integer", "days ahead"),
+    ]),
+    Tool("set_timer", "Start a timer", [
+        Param("minutes", "integer", required=True),
+        Param("label", "string"),
+        Param("tags", "array", items="string"),
+        Param("loud", "boolean"),
+        Param("meta", "object"),
+        Param("ratio", "number"),
+        Param("level", "integer", enum=[1, 2, 3]),
+        Param("anything", "array"),
+    ]),
+    Tool("send_message", "Send a text", [Param("to", "string", required=True), Param("body", "string", required=True)]),
+    Tool("ping", "No arguments", []),
+]
+
+ANSWERS_A = [
+    [],
+    [{"name": "get_weather", "arguments": {"location": "Paris"}}],
+    [{"name": "get_weather", "arguments": {"location": "Zürich 東京 😀 Ελλάδα", "unit": "celsius", "days": -3}}],
+    [{"name": "get_weather",
+      "arguments": {"location": "quote \" backslash \\ tab \t nl \n ctrl \x01 \x1f \x7f DEL \x80 \u2028"}}],
+    [{"name": "set_timer", "arguments": {"minutes": 5, "label": "", "tags": ["a", "b c", "ü"], "loud": True,
+                                         "meta": {"k": [1, 2.5, None, False, {"z": "ß"}], "e": {}}, "ratio": 1e-05,
+                                         "level": 2, "anything": [1, "x", [True], {"a": None}]}}],
+    [{"name": "set_timer", "arguments": {"minutes": 0, "tags": [], "loud": False, "ratio": -2.5e+300}}],
+    [{"name": "set_timer", "arguments": {"minutes": 12345678901234567890, "label": None, "level": None}}],
+    [{"name": "ping", "arguments": {}}, {"name": "ping", "arguments": {}}],
+    [{"name": "send_message", "arguments": {"to": "Bob", "body": "Hi <tool_call> </s> <tools>"}},
+     {"name": "get_weather", "arguments": {"location": "Oslo", "days": 2}}],
+]
+
+
+def _corpus() -> list[str]:
+    texts = [tools_to_text(TOOLS_A)] + [answers_to_text(a) for a in ANSWERS_A]
+    texts += ["What's the weather in Paris tomorrow? Set a timer for five minutes.", "Zürich 東京 Ελλάδα Привет"]
+    return texts * 5
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny models on a shared 2-core machine: intra-op threads only add contention (30x slower measured)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return train_tokenizer(_corpus(), vocab_size=420)
+
+
+@pytest.fixture(scope="module")
+def model(tok):
+    torch.manual_seed(0)
+    config = NeedleConfig.from_preset("needle-tiny", vocab_size=len(tok), dropout=0.0)
+    return NeedleForConditionalGeneration(config).eval()
+
+
+def _answer_ids(tok, calls, ensure_ascii=False) -> list[int]:
+    """What the decoder is trained to produce: <tool_call> + answer tokens + EOS."""
+    return [TOOL_CALL] + tok(answers_to_text(calls, ensure_ascii=ensure_ascii), add_special_tokens=False)["input_ids"] \
+        + [EOS]
+
+
+def _teacher_force(proc, tok, target: list[int], n_vocab: int) -> list[torch.Tensor]:
+    """Feed target token by token (decoder input starts with the start token 1); return the allowed mask per step."""
+    seq, masks = [EOS], []
+    for step, t in enumerate(target):
+        scores = proc(torch.tensor([seq]), torch.zeros(1, n_vocab))
+        allowed = torch.isfinite(scores[0])
+        assert allowed[t], (f"gold token {t} {tok.decode([t])!r} rejected at step {step} after "
+                            f"{tok.decode(seq[1:], skip_special_tokens=False)!r}")
+        masks.append(allowed)
+        seq.append(t)
+    return masks
+
+
+def _allowed_after(tok, tools, prefix: str, **kw) -> list[str]:
+    """Texts of the tokens allowed after `<tool_call>` + prefix (fed token by token)."""
+    proc = NeedleGrammarProcessor(tok, tools, **kw)
+    seq = [EOS, TOOL_CALL] + tok(prefix, add_special_tokens=False)["input_ids"]
+    for i in range(2, len(seq) + 1):
+        scores = proc(torch.tensor([seq[:i]]), torch.zeros(1, len(tok)))
+    ids = torch.isfinite(scores[0]).nonzero().flatten().tolist()
+    return [tok.decode([i], skip_special_tokens=False) for i in ids]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# schema
+# ----------------------------------------------------------------------------------------------------------------
+def test_answer_json_schema_shape():
+    schema = answer_json_schema(TOOLS_A)
+    assert schema["type"] == "array" and "minItems" not in schema
+    variants = schema["items"]["anyOf"]
+    assert [v["properties"]["name"] for v in variants] == [
+        {"const": "get_weather"}, {"const": "set_timer"}, {"const": "send_message"}, {"const": "ping"}]
+    weather = variants[0]
+    assert list(weather["properties"]) == ["name", "arguments"]
+    assert weather["required"] == ["name", "arguments"] and weather["additionalProperties"] is False
+    args = weather["properties"]["arguments"]
+    assert list(args["properties"]) == ["location", "unit", "days"]  # the tool's parameter order
+    assert args["required"] == ["location"] and args["additionalProperties"] is False
+    assert args["properties"]["location"] == {"type": "string"}
+    assert args["properties"]["unit"] == {"enum": ["celsius", "fahrenheit", None]}  # optional -> null allowed
+    assert args["properties"]["days"] == {"type": ["integer", "null"]}
+    timer = variants[1]["properties"]["arguments"]["properties"]
+    assert timer["tags"] == {"type": ["array", "null"], "items": {"type": "string"}}
+    assert timer["meta"] == {"type": ["object", "null"]} and timer["anything"] == {"type": ["array", "null"]}
+    assert timer["level"] == {"enum": [1, 2, 3, None]}
+    strict = answer_json_schema(TOOLS_A, nullable_optional=False)["items"]["anyOf"][0]["properties"]["arguments"]
+    assert strict["properties"]["days"] == {"type": "integer"}
+    assert variants[3]["properties"]["arguments"]["properties"] == {}
+    # a single tool needs no anyOf; no tools -> only the empty list; any tool format is accepted
+    assert answer_json_schema(TOOLS_A[:1])["items"] == variants[0]
+    assert answer_json_schema([]) == {"type": "array", "maxItems": 0}
+    flat = {"name": "getWeather", "description": "", "parameters": {"location": {"type": "string", "required": True}}}
+    assert answer_json_schema(json.dumps([flat]))["items"]["properties"]["name"] == {"const": "get_weather"}
+
+
+def test_module_imports_only_allowed_packages():
+    """Hub remote code: stdlib/torch/transformers at top level, relative imports, llguidance only inside functions."""
+    path = Path(__file__).resolve().parents[1] / "modeling" / "constrained.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed = set(sys.stdlib_module_names) | {"torch", "transformers", "__future__"}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [] if node.level else [node.module.split(".")[0]]
+        else:
+            continue
+        assert set(names) <= allowed, f"top-level import of {names} in modeling/constrained.py"
+    assert "needle_hf" not in path.read_text(encoding="utf-8").replace("needle_hf.modeling", "")
+
+
+def test_missing_llguidance_message(tok, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llguidance", None)
+    monkeypatch.setitem(sys.modules, "llguidance.hf", None)
+    assert answer_json_schema(TOOLS_A)["type"] == "array"  # works without llguidance
+    with pytest.raises(ImportError, match="pip install llguidance"):
+        NeedleGrammarProcessor(tok, TOOLS_A)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# every valid answer is allowed (teacher forcing)
+# ----------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("i", range(len(ANSWERS_A)))
+def test_teacher_forcing_hand_written(tok, i):
+    calls = ANSWERS_A[i]
+    assert validate_calls(calls, TOOLS_A)[1] == []
+    proc = NeedleGrammarProcessor(tok, TOOLS_A)
+    target = _answer_ids(tok, calls)
+    masks = _teacher_force(proc, tok, target, len(tok))
+    assert masks[0].nonzero().flatten().tolist() == [TOOL_CALL]  # <tool_call> is the only first token
+    assert not any(m[EOS] for m in masks[:-1])  # EOS only once the JSON is complete ...
+    assert masks[-1].nonzero().flatten().tolist() == [EOS]  # ... and then nothing else
+    assert proc.is_complete() == [True] and proc.errors == []
+
+
+def test_teacher_forcing_ensure_ascii(tok):
+    """Models converted from v1 write \\uXXXX escapes (surrogate pairs for emoji): allowed with ensure_ascii=True."""
+    calls = ANSWERS_A[2]
+    target = _answer_ids(tok, calls, ensure_ascii=True)
+    assert "\\u00fc" in tok.decode(target[1:-1]) and "\\ud83d\\ude00" in tok.decode(target[1:-1])
+    _teacher_force(NeedleGrammarProcessor(tok, TOOLS_A, ensure_ascii=True), tok, target, len(tok))
+    with pytest.raises(AssertionError, match="rejected"):  # native models never saw such escapes
+        _teacher_force(NeedleGrammarProcessor(tok, TOOLS_A), tok, target, len(tok))
+
+
+def _schema_matcher(tok, tools):
+    """llguidance's own compilation of answer_json_schema with the training separators (the reference language)."""
+    import llguidance
+
+    schema = {**answer_json_schema(tools), "x-guidance": dict(JSON_COMPILE_OPTIONS)}
+    return llguidance.LLMatcher(get_ll_tokenizer(tok), llguidance.LLMatcher.grammar_from_json_schema(schema),
+                                log_level=0)
+
+
+def _accepts(matcher, ids) -> bool:
+    return matcher.deep_copy().validate_tokens(ids) == len(ids)
+
+
+def test_lark_grammar_matches_json_schema_language(tok):
+    """Our Lark grammar and llguidance's JSON-schema compiler agree on valid answers and on what they reject, except
+    for the three documented differences (non-finite numbers, raw DEL, \\uXXXX escapes of printable characters)."""
+    import llguidance
+
+    lark = llguidance.LLMatcher(get_ll_tokenizer(tok), answer_grammar(TOOLS_A, None), log_level=0)
+    schema = _schema_matcher(tok, TOOLS_A)
+    texts = [answers_to_text(a) for a in ANSWERS_A if "\x7f" not in answers_to_text(a)] + [
+        '[{"name":"get_weather","arguments":{"unit":"celsius","location":"x"}}]',  # schema order is enforced
+        '[{"name":"get_weather","arguments":{"days":1}}]',  # missing required
+        '[{"name":"get_weather","arguments":{"location":"x","extra":1}}]',  # unknown key
+        '[{"name":"get_weather","arguments":{"location":"x","days":1.5}}]',  # not an integer
+        '[{"name":"get_weather","arguments":{"location":"x","unit":"kelvin"}}]',  # not in the enum
+        '[{"name":"get_weather","arguments":{"location": "x"}}]',  # whitespace
+        '[{"name":"get_weather"}]', '[{"arguments":{},"name":"ping"}]', '[{"name":"other","arguments":{}}]',
+        '[{"name":"set_timer","arguments":{"minutes":1,"tags":[1]}}]',  # typed array items
+        '[{"name":"set_timer","arguments":{"minutes":1,"loud":"true"}}]', '{}', '[[]]', '',
+    ]
+    for text in texts:
+        ids = tok(text, add_special_tokens=False)["input_ids"] + [EOS]
+        assert _accepts(lark, ids) == _accepts(schema, ids), text
+    differences = {
+        '[{"name":"set_timer","arguments":{"minutes":1,"ratio":1e999}}]': (False, True),  # inf in Python
+        '[{"name":"set_timer","arguments":{"minutes":1,"ratio":2e308}}]': (False, True),
+        '[{"name":"set_timer","arguments":{"minutes":1,"meta":{"a":-1E400}}}]': (False, True),
+        '[{"name":"get_weather","arguments":{"location":"a\x7fb"}}]': (True, False),  # json.dumps writes DEL raw
+        '[{"name":"get_weather","arguments":{"location":"\\u00fc"}}]': (False, False),  # ensure_ascii only
+    }
+    for text, expected in differences.items():
+        ids = tok(text, add_special_tokens=False)["input_ids"] + [EOS]
+        assert (_accepts(lark, ids), _accepts(schema, ids)) == expected, text
+
+
+def test_teacher_forcing_generated_rows(tok):
+    offline = pytest.importorskip("needle_hf.data.offline")
+    rows = list(offline.generate_rows(120, seed=0))
+    assert len(rows) >= 100
+    for row in rows:
+        calls = parse_calls(row["answers"])
+        tools = row["tools"]
+        assert validate_calls(calls, tools)[1] == []
+        _teacher_force(NeedleGrammarProcessor(tok, tools), tok, _answer_ids(tok, calls), len(tok))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# invalid continuations are rejected
+# ----------------------------------------------------------------------------------------------------------------
+def test_only_tool_names_after_name_key(tok):
+    names = [t.snake_name for t in TOOLS_A]
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"')
+    assert allowed
+    for text in allowed:
+        assert any((n + '","arguments":{').startswith(text) for n in names), text
+    for n in names:  # every tool name can start
+        first = tok.decode(tok(n, add_special_tokens=False)["input_ids"][:1])
+        assert any(text.startswith(first) or first.startswith(text) for text in allowed), n
+    # per tool list: another list allows other names
+    allowed_b = _allowed_after(tok, TOOLS_A[2:3], '[{"name":"')
+    assert all("send_message".startswith(t) for t in allowed_b)
+
+
+def test_invalid_values_and_keys_rejected(tok):
+    # enum: only prefixes of the allowed values (or null for an optional argument)
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"get_weather","arguments":{"location":"x","unit":')
+    assert allowed and all(any(v.startswith(t) for v in ('"celsius"', '"fahrenheit"', "null")) for t in allowed)
+    # integer: digits or minus
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"get_weather","arguments":{"location":"x","days":')
+    assert allowed and all(t[0] in "-0123456789n" for t in allowed) and not any("." in t for t in allowed)
+    # required argument first, in parameter order; no unknown keys
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"get_weather","arguments":{')
+    assert allowed and all('"location"'.startswith(t) or t.startswith('"location"') for t in allowed)
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"get_weather","arguments":{"location":"x",')
+    assert allowed and all(any(k.startswith(t) for k in ('"unit"', '"days"')) for t in allowed)
+    # after the last parameter the object can only close
+    allowed = _allowed_after(tok, TOOLS_A, '[{"name":"get_weather","arguments":{"location":"x","days":3')
+    assert allowed and all(t[0] in "0123456789}" for t in allowed)
+    # no whitespace between tokens (compact JSON like the training data)
+    assert not any(t.startswith(" ") for t in _allowed_after(tok, TOOLS_A, '[{"name":"ping","arguments":{}}'))
+    # no tools: only the empty list
+    assert set(_allowed_after(tok, [], "")) <= {"[", "[]", "[]</s>"}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# processor mechanics: batches, finished rows, reordering (beams), vocab sizes, prefixes, caching
+# ----------------------------------------------------------------------------------------------------------------
+def test_batch_per_row_tools_and_finished_rows(tok):
+    short = _answer_ids(tok, [])
+    long = _answer_ids(tok, [ANSWERS_A[8][0], {"name": "ping", "arguments": {}}])
+    proc = NeedleGrammarProcessor(tok, [TOOLS_A, TOOLS_A[2:]])
+    seqs = [[EOS], [EOS]]
+    for step in range(len(long) + 2):
+        scores = proc(torch.tensor(seqs), torch.zeros(2, len(tok)))
+        allowed = torch.isfinite(scores)
+        nxt = []
+        for r, target in enumerate([short, long]):
+            if step < len(target):
+                assert allowed[r, target[step]]
+                nxt.append(target[step])
+            else:  # generate() feeds pad tokens to finished rows; only EOS stays finite there
+                assert allowed[r].nonzero().flatten().tolist() == [EOS]
+                nxt.append(PAD)
+        seqs = [s + [t] for s, t in zip(seqs, nxt)]
+    assert proc.errors == [] and proc.is_complete() == [True, True]
+    # row 1 was only offered send_message: get_weather is rejected there (row 0 allows it)
+    proc = NeedleGrammarProcessor(tok, [TOOLS_A, TOOLS_A[2:]])
+    prefix = [EOS, TOOL_CALL] + tok('[{"name":"', add_special_tokens=False)["input_ids"]
+    for i in range(1, len(prefix) + 1):
+        scores = proc(torch.tensor([prefix[:i]] * 2), torch.zeros(2, len(tok)))
+    g = tok("get", add_special_tokens=False)["input_ids"][0]
+    assert torch.isfinite(scores[0, g]) and not torch.isfinite(scores[1, g])
+
+
+def test_rows_follow_reordering_like_a_fresh_replay(tok):
+    """Beam search reorders rows between steps: masks must equal those of a processor replaying each row."""
+    hist = [_answer_ids(tok, ANSWERS_A[k])[:-1] for k in (1, 7, 2)]
+    n = min(map(len, hist))
+    proc = NeedleGrammarProcessor(tok, TOOLS_A)
+    differ = False
+    for i in range(1, n + 1):
+        rows = [[EOS] + hist[(k + i) % 3][:i - 1] for k in range(3)]  # rotate the rows every step
+        scores = proc(torch.tensor(rows), torch.zeros(3, len(tok)))
+        fresh = NeedleGrammarProcessor(tok, TOOLS_A)(torch.tensor(rows), torch.zeros(3, len(tok)))
+        assert torch.equal(torch.isfinite(scores), torch.isfinite(fresh)), i
+        differ |= not torch.equal(torch.isfinite(fresh[0]), torch.isfinite(fresh[1]))
+    assert differ and proc.errors == []
+    # two rows extending the same parent (beam split), and a beam that picked a masked token (broken: only EOS)
+    rows = [rows[0] + [hist[(0 + n) % 3][n - 1]], rows[0] + [hist[(0 + n) % 3][n - 1]], rows[1] + [PAD]]
+    scores = proc(torch.tensor(rows), torch.zeros(3, len(tok)))
+    fresh = NeedleGrammarProcessor(tok, TOOLS_A)(torch.tensor(rows[:2]), torch.zeros(2, len(tok)))
+    assert torch.equal(torch.isfinite(scores[:2]), torch.isfinite(fresh))
+    assert torch.isfinite(scores[2]).nonzero().flatten().tolist() == [EOS]
+    assert len(proc.errors) == 1 and proc.errors[0].startswith("row 2:")
+
+
+def test_wider_model_vocab_and_forced_prefix(tok):
+    proc = NeedleGrammarProcessor(tok, TOOLS_A)
+    scores = proc(torch.tensor([[EOS, TOOL_CALL]]), torch.zeros(1, len(tok) + 60))  # [1, 4]: 4 is fed
+    allowed = torch.isfinite(scores[0])
+    assert not allowed[len(tok):].any() and allowed[tok("[", add_special_tokens=False)["input_ids"][0]]
+    with pytest.raises(ValueError, match="does not start a valid tool-call answer"):
+        NeedleGrammarProcessor(tok, TOOLS_A)(torch.tensor([[EOS, 7]]), torch.zeros(1, len(tok)))
+    bare = NeedleGrammarProcessor(tok, TOOLS_A, tool_call_token_id=None)  # grammar without the <tool_call> prefix
+    assert not torch.isfinite(bare(torch.tensor([[EOS]]), torch.zeros(1, len(tok)))[0, TOOL_CALL])
+    with pytest.raises(ValueError, match="tool list per batch item"):
+        NeedleGrammarProcessor(tok, [TOOLS_A, TOOLS_A])(torch.tensor([[EOS]] * 3), torch.zeros(3, len(tok)))
+
+
+def test_ll_tokenizer_and_grammar_are_cached(tok):
+    assert get_ll_tokenizer(tok) is get_ll_tokenizer(tok)
+    p1, p2 = NeedleGrammarProcessor(tok, TOOLS_A), NeedleGrammarProcessor(tok, TOOLS_A)
+    assert p1._templates[0] is p2._templates[0]
+    assert answer_grammar(TOOLS_A).startswith("start: <[4]> answer")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_scores(tok):
+    proc = NeedleGrammarProcessor(tok, TOOLS_A)
+    scores = proc(torch.tensor([[EOS]], device="cuda"), torch.zeros(1, len(tok), device="cuda"))
+    assert scores.device.type == "cuda" and torch.isfinite(scores[0]).nonzero().flatten().tolist() == [TOOL_CALL]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# generate() on an untrained model: whatever it emits parses and validates
+# ----------------------------------------------------------------------------------------------------------------
+class _Explore(LogitsProcessor):
+    """Test helper: seeded noise so an untrained model walks many paths, plus a bonus for tokens that close strings /
+    containers (and EOS) so most answers finish within max_new_tokens. Applied before the grammar mask."""
+
+    def __init__(self, tok, seed: int, scale: float = 4.0, bonus: float = 3.0):
+        self.gen = torch.Generator().manual_seed(seed)
+        self.scale = scale
+        vocab = len(tok)
+        self.bonus = torch.zeros(vocab)
+        for i in range(vocab):
+            text = tok.decode([i], skip_special_tokens=False)
+            if i == EOS or any(c in text for c in '"]}'):
+                self.bonus[i] = bonus
+
+    def __call__(self, input_ids, scores):
+        noise = torch.randn(scores.shape, generator=self.gen) * self.scale
+        bonus = torch.nn.functional.pad(self.bonus, (0, max(0, scores.shape[-1] - len(self.bonus))))
+        return scores + noise + bonus[: scores.shape[-1]]
+
+
+def _encoder_ids(tok, query: str, tools) -> list[int]:
+    return tok(query, add_special_tokens=False)["input_ids"] + [TOOLS] + \
+        tok(tools_to_text(tools), add_special_tokens=False)["input_ids"]
+
+
+def _generate(model, tok, tools_per_row, seed: int, max_new_tokens: int = 96, **kw):
+    rows = [_encoder_ids(tok, "what's the weather, set a timer", tl) for tl in tools_per_row]
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [PAD] * (width - len(r)) for r in rows])
+    mask = (torch.arange(width)[None, :] < torch.tensor([len(r) for r in rows])[:, None]).long()
+    proc = NeedleGrammarProcessor(tok, tools_per_row)
+    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                         logits_processor=[_Explore(tok, seed), proc], **kw)
+    return out, proc
+
+
+def _check_output(tok, seq: torch.Tensor, tools) -> bool:
+    """Finished outputs parse and validate; unfinished ones are a valid prefix. Returns whether it finished."""
+    ids = seq.tolist()
+    assert ids[0] == EOS and ids[1] == TOOL_CALL
+    if EOS not in ids[1:]:
+        proc = NeedleGrammarProcessor(tok, tools)  # replay: every emitted token is allowed by the grammar
+        proc(torch.tensor([ids]), torch.zeros(1, len(tok)))
+        return False
+    body = ids[2:ids.index(EOS, 1)]
+    text = tok.decode(body, skip_special_tokens=False)
+    try:
+        calls = parse_calls(text)
+    except CallParseError as err:
+        # The one thing a context-free grammar cannot rule out: a repeated key inside a free-form "object" argument.
+        assert "duplicate key" in str(err) and any(p.type == "object" for t in tools for p in t.parameters), text
+        return True
+    _, errors = validate_calls(calls, tools, coerce=False)
+    assert errors == [], (text, errors)
+    answers_to_text(calls)  # re-serializable (finite numbers)
+    return True
+
+
+_SHOW = False
+_names = st.from_regex(r"[a-z]{2,7}(_[a-z]{2,6}){0,2}", fullmatch=True)
+_pnames = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True)
+_enum_values = {
+    "string": st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=3, unique=True),
+    "integer": st.lists(st.integers(-50, 50), min_size=1, max_size=3, unique=True),
+}
+
+
+@st.composite
+def _params(draw):
+    names = draw(st.lists(_pnames, max_size=4, unique=True))
+    params = []
+    for name in names:
+        ptype = draw(st.sampled_from(["string", "integer", "number", "boolean", "array", "object"]))
+        enum = draw(_enum_values[ptype]) if ptype in _enum_values and draw(st.booleans()) else None
+        items = draw(st.sampled_from([None, "string", "integer", "number", "boolean"])) if ptype == "array" else None
+        params.append(Param(name, ptype, required=draw(st.booleans()), enum=enum, items=items))
+    return params
+
+
+_tool_lists = st.lists(st.builds(Tool, _names, st.just("d"), _params()), min_size=1, max_size=3,
+                       unique_by=lambda t: t.snake_name)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(tools=_tool_lists, seed=st.integers(0, 2**16))
+def test_generate_greedy_emits_valid_calls(model, tok, tools, seed):
+    out, proc = _generate(model, tok, [tools, tools], seed)
+    finished = [_check_output(tok, seq, tools) for seq in out]
+    if _SHOW:
+        print(finished, [tok.decode(s[2:], skip_special_tokens=True) for s in out])
+    assert proc.errors == []
+    assert any(finished), [tok.decode(s) for s in out]
+
+
+def test_generate_batch_sampling_and_beams(model, tok):
+    tool_lists = [TOOLS_A, TOOLS_A[2:], TOOLS_A[:1]]
+    out, proc = _generate(model, tok, tool_lists, seed=1)  # greedy, per-row tool lists
+    assert sum(_check_output(tok, s, tl) for s, tl in zip(out, tool_lists)) >= 2 and proc.errors == []
+    out, _ = _generate(model, tok, tool_lists, seed=2, do_sample=True, num_return_sequences=2)
+    assert sum(_check_output(tok, s, tool_lists[i // 2]) for i, s in enumerate(out)) >= 3
+    out, _ = _generate(model, tok, tool_lists, seed=3, num_beams=3, num_return_sequences=2, max_new_tokens=48)
+    for i, s in enumerate(out):
+        _check_output(tok, s, tool_lists[i // 2])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# budget: with max_new_tokens known, rows are steered to close their answer before the budget runs out
+# ----------------------------------------------------------------------------------------------------------------
+def test_budget_steers_answers_to_close(model, tok):
+    """An untrained model never stops by itself; with the budget most rows end with a complete, valid answer (the
+    way out is a greedy estimate, so it is best effort: many required keys can still overrun it)."""
+    import random as _random
+
+    rng = _random.Random(0)
+    finished = {True: 0, False: 0}
+    total = 0
+    for trial in range(10):
+        tools = [Tool(f"tool_{trial}_{k}", "d", [Param(f"p{j}", rng.choice(["string", "integer", "boolean"]),
+                                                       required=rng.random() < 0.5) for j in range(rng.randint(0, 3))])
+                 for k in range(rng.randint(1, 3))]
+        ids = torch.tensor([_encoder_ids(tok, "note: grüße aus köln, set it to 5", tools)] * 2)
+        for use_budget in (True, False):
+            torch.manual_seed(trial)
+            proc = NeedleGrammarProcessor(tok, tools, max_new_tokens=48 if use_budget else None)
+            out = model.generate(input_ids=ids, max_new_tokens=48, do_sample=True, top_k=50, logits_processor=[proc])
+            finished[use_budget] += sum(_check_output(tok, seq, tools) for seq in out)
+            assert proc.errors == []
+        total += 2
+    assert finished[True] >= 0.8 * total and finished[True] > finished[False], finished
