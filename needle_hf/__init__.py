@@ -15,7 +15,7 @@ from .modeling.tools import Tool, parse_tools, tool
 __version__ = "0.1.0"
 
 # The trained model shipped inside the package (a plain Hub-style folder; see needle_hf/models/).
-DEFAULT_MODEL_NAME = "needle-mini"
+DEFAULT_MODEL_NAME = "needle-micro"
 DEFAULT_MODEL = str(Path(__file__).resolve().parent / "models" / DEFAULT_MODEL_NAME)
 
 AutoConfig.register("needle", NeedleConfig, exist_ok=True)

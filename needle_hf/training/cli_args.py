@@ -106,7 +106,7 @@ def add_pretrain_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", help="JSONL rows {query, tools, answers}")
-    p.add_argument("--model", required=True, help="base model folder or Hub id")
+    p.add_argument("--model", default=None, help="base model folder or Hub id (default: the shipped model)")
     p.add_argument("--tokenizer", default=None, help="default: the model's")
     p.add_argument("--val-per-tool", type=int, default=10)
     p.add_argument("--test-per-tool", type=int, default=10)
@@ -190,7 +190,9 @@ def run_finetune(args) -> "TrainingResult":  # noqa: F821
 
     kw = {**_run_kwargs(args), **_tool_kwargs(args)}
     kw.pop("save_steps", None)  # finetune checkpoints once per epoch (best-epoch selection)
-    result = finetune(args.data, args.model, args.output_dir, tokenizer=args.tokenizer,
+    from needle_hf import DEFAULT_MODEL
+
+    result = finetune(args.data, args.model or DEFAULT_MODEL, args.output_dir, tokenizer=args.tokenizer,
                       val_per_tool=args.val_per_tool, test_per_tool=args.test_per_tool,
                       constrained_eval=not args.unconstrained_eval, skip_base_eval=args.skip_base_eval, **kw)
     _done(result, "finetune")

@@ -284,6 +284,8 @@ def _training_arguments(output_dir, *, max_steps=-1, num_train_epochs=1.0, batch
     )
     if use_cpu is not None:
         kwargs["use_cpu"] = bool(use_cpu)
+    elif kwargs.get("bf16") and not _torch_cuda() and not _has_other_accelerator():
+        kwargs["use_cpu"] = True  # bf16 autocast on a CPU-only machine: transformers otherwise refuses bf16
     if disable_tqdm is not None:
         kwargs["disable_tqdm"] = bool(disable_tqdm)
     kwargs.update(extra)
@@ -672,3 +674,19 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
         report["markdown"] = md
     _finish(trainer, tokenizer, output_dir, _card_text("finetune", data_info, metrics, args))
     return TrainingResult(output_dir, metrics, {}, data_info, report=report, trainer=trainer)
+
+
+def _has_other_accelerator() -> bool:
+    """An accelerator besides CUDA (TPU via torch_xla, Apple MPS) that bf16 can run on."""
+    import importlib.util
+
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return importlib.util.find_spec("torch_xla") is not None or bool(mps and mps.is_available())
+
+
+def _torch_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
