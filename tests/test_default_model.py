@@ -1,0 +1,69 @@
+"""The model shipped in the package: loads every way a user would, and answers fixed example requests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForSeq2SeqLM, pipeline
+
+import needle_hf
+from needle_hf import DEFAULT_MODEL, NeedleForConditionalGeneration
+
+from .test_modeling import BLOCK_NEEDLE_HF
+
+TOOLS = json.loads((Path(__file__).resolve().parents[1] / "examples" / "tools.json").read_text())
+EXAMPLES = [
+    ("What's the weather like in Paris today?", [{"name": "get_weather", "arguments": {"location": "Paris"}}]),
+    ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
+]
+# The shipped CPU-trained model still gets these wrong (benchmarks/default_model.md: no-call recall ~5%); strict,
+# so that a better model makes the suite say so.
+KNOWN_GAPS = [
+    pytest.param("Text Anna that I'm running late",
+                 [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],
+                 marks=pytest.mark.xfail(strict=True, reason="default model: message-style request wrong")),
+    pytest.param("Who painted the Mona Lisa?", [],
+                 marks=pytest.mark.xfail(strict=True, reason="default model: calls a tool when none fits")),
+]
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return pipeline("tool-calling")  # no model argument: the shipped default
+
+
+def test_shipped_folder_is_a_complete_hub_folder():
+    files = set(os.listdir(DEFAULT_MODEL))
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "README.md",
+            "modeling_needle.py", "configuration_needle.py", "pipeline_tool_calling.py"} <= files
+    size = sum(f.stat().st_size for f in Path(DEFAULT_MODEL).iterdir())
+    assert size < 60 * 2**20
+    assert "custom_pipelines" in json.loads(Path(DEFAULT_MODEL, "config.json").read_text())
+
+
+def test_loads_with_auto_class():
+    model = AutoModelForSeq2SeqLM.from_pretrained(DEFAULT_MODEL)
+    assert isinstance(model, NeedleForConditionalGeneration)
+
+
+@pytest.mark.parametrize("query, expected", EXAMPLES + KNOWN_GAPS)
+def test_answers_fixed_examples(pipe, query, expected):
+    assert pipe(query, tools=TOOLS) == expected
+
+
+def test_trust_remote_code_without_the_package(tmp_path):
+    script = BLOCK_NEEDLE_HF + textwrap.dedent(f"""
+        import json
+        from transformers import pipeline
+        pipe = pipeline("tool-calling", model={DEFAULT_MODEL!r}, trust_remote_code=True)
+        print(json.dumps(pipe({EXAMPLES[0][0]!r}, tools={TOOLS!r})))
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == EXAMPLES[0][1]
