@@ -203,8 +203,8 @@ def test_trust_remote_code_loads_without_needle_hf(tmp_path, tiny):
 
 
 def _tf457_path():
-    path = os.environ.get("NEEDLE_TF457_PATH", str(ROOT / ".ci" / "tf457"))
-    return path if Path(path, "transformers").is_dir() else None
+    path = Path(os.environ.get("NEEDLE_TF457_PATH", ROOT / ".ci" / "tf457")).resolve()  # subprocess runs elsewhere
+    return str(path) if Path(path, "transformers").is_dir() else None
 
 
 @pytest.mark.skipif(_tf457_path() is None, reason="transformers 4.57 not prepared (see .ci/run: NEEDLE_TF457_PATH)")
