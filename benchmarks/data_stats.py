@@ -83,6 +83,7 @@ def query_shape(query: str, calls: list[dict]) -> str:
 
 
 def diversity(rows, metas, templates) -> dict:
+    from needle_hf.data import catalog as C
     from needle_hf.data.catalog import catalog_stats
 
     names, schemas, params, called, shapes = set(), set(), set(), set(), set()
@@ -103,9 +104,10 @@ def diversity(rows, metas, templates) -> dict:
         for kind, tpl in tpls:
             tpl_used[kind].add(tpl)
     cat = catalog_stats()
+    authored = {tpl for t in C.ALL_TOOLS for tpl in (t.templates if t.templates is not None else t.lazy())}
     return {"tool_names": len(names), "called_tool_names": len(called), "tool_schemas": len(schemas),
             "param_names": len(params), "names_by_source": {k: len(v) for k, v in sorted(by_source.items())},
-            "catalog_tools": cat["tools"], "catalog_templates": cat["templates"],
+            "catalog_tools": cat["tools"], "catalog_templates": cat["templates"], "catalog_templates_distinct": len(authored),
             "templates_authored": len(tpl_used["authored"]), "templates_invented": len(tpl_used["invented"]),
             "query_shapes": len(shapes), "queries": len({r["query"] for r in rows}),
             "call_types": Counter(m["call_type"] for m in metas),
@@ -170,6 +172,10 @@ def _pct(a: int, b: int) -> str:
 
 
 def report(args, facts, n_rows, gen_s, d, split, split_s, u) -> str:
+    n_unseen, cap_rows = len(split.splits["test_unseen_tools"]), int(split.max_unseen_fraction * n_rows)
+    cap = (f" `test_unseen_tools` is at its cap (max_unseen_fraction x rows = {cap_rows:,}): most tool names occur in "
+           f"very few rows, so holding out {len(split.held_out_tools) / split.n_tools:.0%} of the names takes "
+           f"{n_unseen / n_rows:.0%} of the rows." if n_unseen >= cap_rows else "")
     la0 = ", ".join(f"{x:.2f}" for x in facts["load_avg_start"])
     la1 = ", ".join(f"{x:.2f}" for x in facts["load_avg_end"])
     return f"""# Offline data statistics
@@ -177,8 +183,9 @@ def report(args, facts, n_rows, gen_s, d, split, split_s, u) -> str:
 Script: `benchmarks/data_stats.py`. Command: `{facts['command']}`
 
 - Machine: {facts['cpu']}, {facts['cores']} cores, Python {facts['python']}. Date: {facts['date']}.
-- Load average (1, 5, 15 min) at start: {la0}; at end: {la1}. `needle-hf train` processes seen at start:
-  {facts['training_runs_seen']} (the generator is single-threaded; other load slows it down).
+- Load average (1, 5, 15 min) at start: {la0}; at end: {la1} (it includes this script itself).
+  `needle-hf train` processes seen at start: {facts['training_runs_seen']}; this process ran at nice {os.nice(0)}
+  (the generator is single-threaded; other load slows it down).
 
 ## Generation speed
 
@@ -197,7 +204,7 @@ Script: `benchmarks/data_stats.py`. Command: `{facts['command']}`
 | distinct parameter names | {d['param_names']:,} |
 | distinct tool names by source | {', '.join(f'{k} {v:,}' for k, v in d['names_by_source'].items())} |
 | hand-authored catalog | {d['catalog_tools']} tools, {d['catalog_templates']:,} templates |
-| distinct templates rendered: hand-authored (catalog and renamed catalog tools) | {d['templates_authored']:,} of {d['catalog_templates']:,} |
+| distinct templates rendered: hand-authored (catalog and renamed catalog tools) | {d['templates_authored']:,} of {d['catalog_templates_distinct']:,} distinct ({d['catalog_templates']:,} authored) |
 | distinct templates rendered: invented tools (generated with each tool) | {d['templates_invented']:,} |
 | distinct query shapes (values -> {{arg}}, digits -> #, lower case) | {d['query_shapes']:,} |
 
@@ -222,7 +229,7 @@ Calls per row:
 ## Unseen tools split
 
 `split_rows(rows, seed=0)` (defaults: validation 5 %, test 5 %, unseen_tool_fraction 0.1, max_unseen_fraction 0.2),
-{split_s:.1f} s. {split.summary()[0].upper() + split.summary()[1:]}.
+{split_s:.1f} s. {split.summary()[0].upper() + split.summary()[1:]}.{cap}
 
 For the `test_unseen_tools` rows, compared with the `train` split ({u['train_names']:,} tool names,
 {u['train_params']:,} parameter names):

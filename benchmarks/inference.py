@@ -68,6 +68,7 @@ def machine_facts(threads: int) -> dict:
     return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "transformers": transformers.__version__,
             "threads": threads, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "load_avg_start": os.getloadavg(), "training_runs_seen": len(busy),
+            "nice": f"this process ran at nice {os.nice(0)}",
             "command": "python " + " ".join(sys.argv)}
 
 
@@ -392,8 +393,8 @@ Script: `benchmarks/inference.py`. Command: `{f['command']}`
 
 - Machine: {f['cpu']}, {f['cores']} cores; torch {f['torch']}, transformers {f['transformers']};
   torch threads: {f['threads']}. Date: {f['date']}.
-- Load average (1, 5, 15 min) at start: {la0}; at end: {la1}. `needle-hf train` processes seen at start:
-  {f['training_runs_seen']}.
+- Load average (1, 5, 15 min) at start: {la0}; at end: {la1} (it includes this benchmark's own threads).
+  `needle-hf train` processes seen at start: {f['training_runs_seen']}; {f['nice']}.
 - Model: {f['config']} ({f['params']} parameters), random weights, eval mode, fp32, `torch.inference_mode()`, SDPA attention.
 - Each figure is the median of {args.repeats} runs ({args.ref_repeats} for (d); the three (c) generate() variants are run interleaved) after one warm-up run.
 - Tokenizer for (c): {f['tokenizer']}.
