@@ -67,3 +67,13 @@ def test_trust_remote_code_without_the_package(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == EXAMPLES[0][1]
+
+
+def test_shipped_remote_code_is_the_package_code():
+    """The folder carries copies of modeling/ (it is exactly what gets pushed to the Hub); they must not drift."""
+    from needle_hf.saving import REMOTE_CODE_FILES
+
+    source = Path(needle_hf.modeling.__file__).resolve().parent
+    stale = [name for name in REMOTE_CODE_FILES
+             if Path(DEFAULT_MODEL, name).read_text() != (source / name).read_text()]
+    assert stale == [], f"re-save the default model folder (needle_hf.saving.save_model_folder): {stale} changed"
