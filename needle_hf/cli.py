@@ -260,9 +260,16 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_split_data(args: argparse.Namespace) -> int:
     """Validate JSONL rows and save train / validation / test / test_unseen_tools as a dataset folder (parquet)."""
     from needle_hf.data.io import load_rows
-    from needle_hf.data.splits import save_dataset, split_rows, to_dataset_dict
+    from needle_hf.data.splits import extend_train, save_dataset, split_rows, to_dataset_dict
 
     rows = load_rows(args.data)
+    if args.extend:  # grow an existing dataset's train split; its evaluation splits stay as they are
+        result = extend_train(args.extend, rows)
+        dsd = to_dataset_dict(result.splits)
+        out = save_dataset(dsd, args.out, overwrite=args.overwrite, generator=args.generator, seed=args.seed)
+        print(result.summary())
+        print(f"saved {out} ({', '.join(f'{k}: {len(v)}' for k, v in dsd.items())})")
+        return 0
     result = split_rows(rows, seed=args.seed, validation_size=args.validation_size, test_size=args.test_size,
                         unseen_tool_fraction=args.unseen_tool_fraction)
     dsd = to_dataset_dict(result.splits)
@@ -312,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=float, default=0.05)
     p.add_argument("--unseen-tool-fraction", type=float, default=0.1,
                    help="share of tool names held out for test_unseen_tools (default 0.1)")
+    p.add_argument("--extend", metavar="DATASET",
+                   help="instead of splitting: add the rows to this dataset folder's train split, dropping (and "
+                        "counting) rows that offer its held-out tools or repeat its evaluation rows")
     p.add_argument("--generator", default="needle_hf.data.offline", help="generator named in the dataset card")
     p.add_argument("--overwrite", action="store_true", help="replace existing parquet files in --out")
     p.set_defaults(func=cmd_split_data)

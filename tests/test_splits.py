@@ -10,6 +10,7 @@ from needle_hf.data.io import DataValidationError, primary_tool
 from needle_hf.data.splits import (
     build_dataset_dict,
     check_min_examples,
+    extend_train,
     per_tool_split,
     save_dataset,
     split_rows,
@@ -89,6 +90,32 @@ def test_invalid_rows_and_bad_fractions_raise(rows):
         build_dataset_dict(rows, test_size=1.5)
     with pytest.raises(ValueError, match="validation_size \\+ test_size"):
         build_dataset_dict(rows, validation_size=0.6, test_size=0.5)
+
+
+def test_extend_train_keeps_held_out_tools_and_eval_rows_out(rows, tmp_path, capsys):
+    from needle_hf.cli import main as cli_main
+
+    dsd = build_dataset_dict(rows, seed=0)
+    held = offered(dsd["test_unseen_tools"].to_list()) - offered(
+        [r for s in ("train", "validation", "test") for r in dsd[s].to_list()])
+    more = make_rows(n_tools=30, per_tool=3, distractors=1)  # overlaps the old tool names, held-out ones included
+    twin = dsd["test"][0]  # an evaluation row offered again
+    result = extend_train(dsd, more + [twin])
+    leaking = [r for r in more if offered([r]) & held]
+    assert leaking and result.dropped_held_out == len(leaking) and result.dropped_eval_twin == 1
+    assert result.added == len(more) - len(leaking) and sorted(result.held_out_tools) == sorted(held)
+    assert len(result.splits["train"]) == len(dsd["train"]) + result.added
+    assert not offered(result.splits["train"]) & held
+    for name in ("validation", "test", "test_unseen_tools"):
+        assert result.splits[name] == dsd[name].to_list()
+    # the CLI: split-data --extend writes the grown dataset and says what it dropped
+    save_dataset(dsd, tmp_path / "ds")
+    (tmp_path / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
+    assert cli_main(["split-data", str(tmp_path / "more.jsonl"), "--extend", str(tmp_path / "ds"),
+                     "--out", str(tmp_path / "ds2")]) == 0
+    out = capsys.readouterr().out
+    assert f"added {result.added} rows to train; dropped {len(leaking)} offering" in out
+    assert f"train: {len(result.splits['train'])}" in out
 
 
 def test_save_and_reload_with_load_dataset(rows, tmp_path):

@@ -213,3 +213,23 @@ def test_finetune_report(tmp_path):
     assert "| call_f1 |" in (tmp_path / "ft" / "finetune_report.md").read_text()
     assert result.trainer.state.best_metric is not None
     AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "ft")
+
+
+def test_decision_weight_scales_only_the_first_answer_token(tmp_path):
+    """--decision-weight multiplies the weight of label position 1 (`[]` vs `[{"`), and only there."""
+    from needle_hf.training.features import TOOL_CALL_ID
+
+    rows = make_rows(8, seed=5)
+    rows[0] = {**rows[0], "answers": "[]"}  # a no-call row: its whole answer decision is that one token
+    plain, ds = _trainer(tmp_path / "d1", 1, 8, rows)
+    heavy, _ = _trainer(tmp_path / "d6", 1, 8, rows, decision_weight=6.0)
+    b = plain.data_collator([ds[i] for i in range(8)])
+    assert (b["labels"][:, 0] == TOOL_CALL_ID).all()
+    w1 = plain._token_weights(b["labels"], b["token_classes"])
+    w6 = heavy._token_weights(b["labels"], b["token_classes"])
+    assert torch.equal(w6[:, 1], 6.0 * w1[:, 1]) and torch.equal(w6[:, 2:], w1[:, 2:])
+    assert torch.equal(w6[:, 0], w1[:, 0]) and (w6[b["labels"] == -100] == 0).all()
+    _, totals = heavy.get_batch_samples(iter([b]), 1, torch.device("cpu"))
+    assert totals[0].item() == pytest.approx(w6.sum().item())
+    with pytest.raises(ValueError, match="decision_weight"):
+        NeedleTrainingArguments(output_dir=str(tmp_path), decision_weight=0)

@@ -4,6 +4,8 @@
   plus ``test_unseen_tools``, whose rows offer at least one *held-out* tool name (snake_case, over every tool the row
   offers, called or not) that never appears in any row of the other splits. Deterministic for a given seed and row
   order. Nothing is dropped: every input row lands in exactly one split.
+* :func:`extend_train`: more training rows for an existing dataset, minus any that would leak its held-out tools or
+  evaluation rows (so scores stay comparable).
 * :func:`save_dataset`: parquet ``data/{split}-00000-of-00001.parquet`` + ``README.md`` card, loadable with
   ``datasets.load_dataset(folder)`` (and from the Hub once pushed, see :func:`needle_hf.hub.push_dataset`).
 * :func:`per_tool_split`: the reference ``needle finetune`` split (spec §7.1), for user finetuning data.
@@ -135,6 +137,52 @@ def split_rows(rows: Iterable[dict] | PathLike, seed: int = 0, validation_size: 
                          skipped_tools=sorted(skipped), seed=seed, max_unseen_fraction=max_unseen_fraction)
     (logger.warning if len(held) < target else logger.info)(result.summary())
     return result
+
+
+class ExtendResult(NamedTuple):
+    splits: dict[str, list[dict]]  # the old splits, train grown by the kept rows
+    added: int
+    dropped_held_out: int  # offered a tool name that only test_unseen_tools has
+    dropped_eval_twin: int  # same (query, tool set) as a validation / test / test_unseen_tools row
+    held_out_tools: list[str]
+
+    def summary(self) -> str:
+        return (f"added {self.added} rows to train; dropped {self.dropped_held_out} offering one of the "
+                f"{len(self.held_out_tools)} held-out tool names and {self.dropped_eval_twin} identical to an "
+                f"evaluation row")
+
+
+def extend_train(dataset, rows: Iterable[dict] | PathLike) -> ExtendResult:
+    """Add new rows to an existing dataset's ``train`` split without leaking its evaluation splits.
+
+    ``dataset``: a ``DatasetDict`` (or a dataset folder). The held-out names are the tool names offered in
+    ``test_unseen_tools`` and in no other split; a new row offering one of them, or repeating a validation / test /
+    test_unseen_tools row (same query and tool set), is dropped and counted. The other splits are unchanged, so
+    scores stay comparable with models trained on the original dataset.
+    """
+    if not hasattr(dataset, "items"):
+        import datasets
+
+        dataset = datasets.load_dataset(str(dataset))
+    old = {name: [dict(r) for r in ds] for name, ds in dataset.items()}
+    if "train" not in old:
+        raise ValueError(f"extend_train: the dataset has no train split (splits: {', '.join(old) or 'none'})")
+    meta = {name: load_rows(rs, strict=True)._meta for name, rs in old.items()}
+    names = {name: set().union(*(set(m[0]) for m in ms)) if ms else set() for name, ms in meta.items()}
+    seen = set().union(*(v for k, v in names.items() if k != "test_unseen_tools"))
+    held = names.get("test_unseen_tools", set()) - seen
+    eval_keys = {m[2] for k, ms in meta.items() if k != "train" for m in ms}
+    new = load_rows(rows, strict=True)
+    kept, n_held, n_twin = [], 0, 0
+    for row, m in zip(new, new._meta):
+        if held & set(m[0]):
+            n_held += 1
+        elif m[2] in eval_keys:
+            n_twin += 1
+        else:
+            kept.append(row)
+    old["train"] = old["train"] + kept
+    return ExtendResult(old, len(kept), n_held, n_twin, sorted(held))
 
 
 def _columns(rows: Sequence[dict]) -> list[str]:

@@ -63,6 +63,8 @@ def _tool_loss(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("losses and QAT")
     g.add_argument("--class-weights", type=_weights, default=None, metavar="S,N,V,K",
                    help="loss weight of structure,name,value,key tokens (default 1,2,4,1.5)")
+    g.add_argument("--decision-weight", type=float, default=1.0,
+                   help="extra loss weight on the first answer token, the call / no-call decision (default 1)")
     g.add_argument("--contrastive-every", type=int, default=10, help="contrastive loss every N steps (0 = off)")
     g.add_argument("--contrastive-weight", type=float, default=0.1)
     g.add_argument("--qat-every", type=int, default=100, help="INT4 fake-quant step every N steps (1 = always, 0 = off)")
@@ -141,7 +143,8 @@ def _run_kwargs(args) -> dict:
 
 
 def _tool_kwargs(args) -> dict:
-    return dict(class_weights=args.class_weights, contrastive_every=args.contrastive_every,
+    return dict(class_weights=args.class_weights, decision_weight=args.decision_weight,
+                contrastive_every=args.contrastive_every,
                 contrastive_weight=args.contrastive_weight, qat_every=args.qat_every,
                 max_encoder_length=args.max_encoder_length, max_decoder_length=args.max_decoder_length)
 

@@ -85,6 +85,9 @@ class NeedleTrainingArguments(Seq2SeqTrainingArguments):
     # losses
     class_weights: tuple = field(default=DEFAULT_CLASS_WEIGHTS,
                                  metadata={"help": "loss weight per token class (structure, name, value, key)"})
+    decision_weight: float = field(default=1.0, metadata={
+        "help": "loss weight of the first answer token, where the model decides between `[]` (no call) and a call; "
+                "multiplies its class weight (1 = the reference's weighting)"})
     z_loss_weight: float = field(default=1e-4)
     contrastive_weight: float = field(default=0.1)
     contrastive_every: int = field(default=10, metadata={"help": "contrastive loss every N steps (0 = never)"})
@@ -105,6 +108,8 @@ class NeedleTrainingArguments(Seq2SeqTrainingArguments):
         self.class_weights = tuple(float(w) for w in self.class_weights)
         if len(self.class_weights) != 4:
             raise ValueError(f"class_weights needs 4 values (structure, name, value, key), got {self.class_weights}")
+        if not self.decision_weight > 0:
+            raise ValueError(f"decision_weight must be > 0, got {self.decision_weight}")
         super().__post_init__()
         if wsd:
             self.lr_scheduler_type = "wsd"
@@ -229,13 +234,15 @@ class NeedleTrainer(Seq2SeqTrainer):
     def _class_weights(self, device) -> torch.Tensor:
         return torch.tensor(self.args.class_weights, dtype=torch.float32, device=device)
 
-    def _token_weights(self, batch: dict) -> torch.Tensor:
-        labels = batch["labels"]
-        classes = batch.get("token_classes")
-        if classes is None:
-            w = torch.ones(labels.shape, dtype=torch.float32, device=labels.device)
-        else:
-            w = self._class_weights(labels.device)[classes.long().clamp(0, 3)]
+    def _token_weights(self, labels: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
+        """Loss weight of every label position (0 on padding): its class weight, and for tool-call rows
+        ``decision_weight`` on position 1, the first answer token after ``<tool_call>`` (``[]`` or ``[{"``), the one
+        token that decides between no call and a call (one structure token against ~20 weighted call tokens)."""
+        if classes is None:  # plain text (pretraining): every token weighs 1
+            return torch.ones(labels.shape, dtype=torch.float32, device=labels.device) * (labels != -100)
+        w = self._class_weights(labels.device)[classes.long().clamp(0, 3)]
+        if self.args.decision_weight != 1.0 and labels.shape[-1] > 1:
+            w[..., 1] *= self.args.decision_weight
         return w * (labels != -100)
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
@@ -245,7 +252,7 @@ class NeedleTrainer(Seq2SeqTrainer):
         totals = torch.zeros(2, dtype=torch.float64, device=device)
         for b in batch_samples:
             if "labels" in b:
-                totals[0] += self._token_weights(b).sum().to(device, torch.float64)
+                totals[0] += self._token_weights(b["labels"], b.get("token_classes")).sum().to(device, torch.float64)
                 totals[1] += (b["labels"] != -100).sum().to(device, torch.float64)
         if self.accelerator.num_processes > 1:
             totals = self.accelerator.reduce(totals, reduction="sum")
@@ -293,8 +300,7 @@ class NeedleTrainer(Seq2SeqTrainer):
         cfg = self._needle.config  # shift ourselves: passing labels would make the model compute an unused CE
         inputs["decoder_input_ids"] = shift_tokens_right(labels, cfg.pad_token_id, cfg.decoder_start_token_id)
         outputs = model(**inputs)
-        weights = self._class_weights(labels.device)[classes.long().clamp(0, 3)] if classes is not None \
-            else torch.ones(labels.shape, device=labels.device)
+        weights = self._token_weights(labels, classes)
         wce, lse2, wsum, ntok = weighted_token_loss(outputs.logits, labels, weights)
         if num_items_in_batch is not None and torch.is_tensor(num_items_in_batch) and num_items_in_batch.numel() == 2:
             scale = float(self.accelerator.num_processes)  # DDP averages gradients over processes
