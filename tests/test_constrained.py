@@ -509,3 +509,33 @@ def test_budget_steers_answers_to_close(model, tok):
             assert proc.errors == []
         total += 2
     assert finished[True] >= 0.8 * total and finished[True] > finished[False], finished
+
+
+class _FollowGold:
+    """Adds a large bonus to the gold next token, so greedy decoding writes the gold answer unless the grammar
+    processor after it forbids that token."""
+
+    def __init__(self, gold: list[int]):
+        self.gold = gold
+
+    def __call__(self, input_ids, scores):
+        scores[:, self.gold[min(input_ids.shape[1] - 1, len(self.gold) - 1)]] += 1e4
+        return scores
+
+
+@pytest.mark.parametrize("calls", [
+    # a number followed by another required argument: the way out must end the number with ','
+    [{"name": "set_level", "arguments": {"level": 1234567, "zone": "hall"}}],
+    [{"name": "set_level", "arguments": {"level": 3, "zone": "b"}}, {"name": "ping", "arguments": {}}],
+    [{"name": "lookup_something_long_named", "arguments": {"q": "ab"}}],
+])
+def test_budget_keeps_answers_that_fit(model, tok, calls):
+    """Steering only bites when the answer would not fit: a gold answer with a few tokens to spare stays as it is."""
+    tools = [Tool("set_level", "d", [Param("level", "integer", required=True), Param("zone", "string", required=True)]),
+             Tool("ping", "d", []), Tool("lookup_something_long_named", "d", [Param("q", "string", required=True)])]
+    gold = _answer_ids(tok, calls)
+    ids = torch.tensor([_encoder_ids(tok, "please do it", tools)])
+    proc = NeedleGrammarProcessor(tok, tools, max_new_tokens=len(gold) + 4)
+    out = model.generate(input_ids=ids, max_new_tokens=len(gold) + 4, do_sample=False,
+                         logits_processor=[_FollowGold(gold), proc])
+    assert out[0, 1:].tolist() == gold

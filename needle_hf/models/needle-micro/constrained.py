@@ -623,15 +623,22 @@ class NeedleGrammarProcessor(LogitsProcessor):
         return in_string, escape
 
     def _closing_score(self, text: str, in_string: bool) -> float:
-        """How much a token helps to finish the JSON from here: inside a string only a leading quote does; outside,
-        leading closing brackets do; otherwise prefer short tokens (keys and values the grammar requires)."""
+        """How much a token helps to finish the JSON from here: inside a string a leading quote (the string may end
+        here), else the longest token (a tool name or enum value the grammar requires: fewest tokens to its end);
+        outside, leading closing brackets; then a separator that ends a value (a number must end somewhere when
+        required arguments follow); then short tokens (values the grammar requires); last, tokens that open an object
+        or array (e.g. '}},{"' closes a call but starts another one)."""
         if in_string:
             if text.startswith('"'):
                 return 100.0 + sum(text.count(c) for c in "}]") - len(text)
-            return -float(len(text))
+            return float(len(text))
         lead = len(text) - len(text.lstrip("}]"))
-        reopens = any(c in text[lead:] for c in "{[,:")  # e.g. '}},{"' closes a call but starts another one
-        return 10.0 * lead - len(text) - (100.0 if reopens else 0.0)
+        opens = any(c in text[lead:] for c in "{[")
+        if lead:
+            return 10.0 * lead - len(text) - (100.0 if opens or "," in text[lead:] else 0.0)
+        if opens:
+            return -100.0 - len(text)
+        return (0.0 if text.startswith(",") else -10.0) - len(text)
 
     def _closing_path(self, row: _Row, history: list[int], n_vocab: int) -> list[int] | None:
         """Greedy token path from the row's state to EOS that closes the answer (None if not found quickly)."""
