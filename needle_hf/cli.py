@@ -204,11 +204,27 @@ def cmd_generate_data(args: argparse.Namespace) -> int:
     return 0
 
 
+_LORA_OPTIONS = {"command", "func", "data", "model", "tokenizer", "output_dir", "val_per_tool", "test_per_tool",
+                 "unconstrained_eval", "epochs", "lr", "batch_size", "seed", "threads", "use_cpu", "lora", "rank",
+                 "alpha", "target", "lora_dropout", "base_model_id", "push_to_hub", "private"}
+
+
 def cmd_finetune_lora(args: argparse.Namespace) -> int:
     """`finetune --lora`: train a LoRA adapter for the tools in the data; print the base-vs-finetuned table."""
     from needle_hf.lora import finetune_lora
 
-    kwargs = {}
+    # full-finetune options finetune_lora has no use for: refuse them rather than ignore them silently
+    defaults = vars(build_parser().parse_args(["finetune", args.data, "--output-dir", args.output_dir]))
+    unused = sorted(k for k, v in vars(args).items() if k not in _LORA_OPTIONS and k in defaults and v != defaults[k])
+    if unused:
+        raise ValueError("finetune --lora does not use " + ", ".join("--" + k.replace("_", "-") for k in unused)
+                         + " (LoRA trains whole epochs with AdamW, no QAT or contrastive loss; see "
+                         "`needle-hf finetune --help`); drop them, or leave out --lora for a full finetune")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    kwargs = {"device": "cpu"} if args.use_cpu else {}
     if getattr(args, "epochs", None) is not None:
         kwargs["epochs"] = int(round(args.epochs))
     if getattr(args, "lr", None) is not None:

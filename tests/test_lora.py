@@ -188,6 +188,15 @@ def test_too_little_data_is_refused_with_counts(tmp_path):
     assert code == 2
 
 
+def test_finetune_lora_refuses_full_finetune_options(tmp_path, capsys):
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(make_rows(HOME, 8, seed=7), path)
+    code = cli_main(["finetune", str(path), "--lora", "--max-steps", "5", "--bf16", "--output-dir", str(tmp_path / "y")])
+    err = capsys.readouterr().err
+    assert code == 2 and "finetune --lora does not use --bf16, --max-steps" in err and "leave out --lora" in err
+    assert not (tmp_path / "y").exists()
+
+
 def test_routing_ignores_tool_and_parameter_order():
     from needle_hf.lora import routing_fingerprint
 
