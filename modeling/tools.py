@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses
 import enum as _enum
+import functools
 import hashlib
 import inspect
 import json
@@ -137,6 +138,11 @@ def to_snake_case(name: str) -> str:
     """
     if not isinstance(name, str):
         raise TypeError(f"tool name must be a string, got {type(name).__name__}")
+    return _snake_fixed_point(name)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same tool names recur in every row of a dataset
+def _snake_fixed_point(name: str) -> str:
     s = name
     for _ in range(8):  # one pass is enough except for exotic compatibility characters; stop at the fixed point
         t = _snake_pass(s)
