@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
@@ -122,6 +123,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(metrics_table(report))
     json_path, md_path = write_reports(report, args.out)
     print(f"reports: {json_path} {md_path}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the no-call decision threshold (config.no_call_bias) of a model folder on validation rows."""
+    from needle_hf.evaluation.calibration import calibrate_model
+    from needle_hf.evaluation.runner import load_eval_rows
+
+    if not Path(args.model, "config.json").is_file():
+        raise ValueError(f"--model {args.model}: not a model folder with a config.json (calibrate writes into it; "
+                         "download a Hub model with `hf download` first)")
+    rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
+    result = calibrate_model(args.model, rows, write=not args.dry_run, batch_size=args.batch_size)
+    print(result.summary())
+    print("dry run: config.json unchanged" if args.dry_run else f"wrote no_call_bias to {args.model}/config.json")
     return 0
 
 
@@ -324,6 +340,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--out", default="eval_report.json", help="JSON report path; markdown goes next to it (.md)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="fit the call / no-call decision threshold on validation data",
+                       description="Measure, on held-out rows, how the model's first answer token decides between "
+                                   "`[]` and a call, and store the threshold that makes the most decisions right as "
+                                   "config.no_call_bias in the model folder (applied by the pipeline).")
+    p.add_argument("--model", required=True, metavar="FOLDER", help="model folder (its config.json is updated)")
+    p.add_argument("--data", required=True, metavar="DATASET_OR_JSONL", help="rows with and without calls")
+    p.add_argument("--split", default="validation", help="split of a dataset folder (default: validation)")
+    p.add_argument("--limit", type=int, default=1000, help="use the first N rows (default 1000)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dry-run", action="store_true", help="print the fit, leave config.json alone")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("split-data", help="split JSONL rows into a dataset folder (incl. test_unseen_tools)",
                        description="Validate rows and write train / validation / test / test_unseen_tools (tools never "

@@ -28,13 +28,13 @@ needle-hf train "$OUT/dataset" "${COMMON[@]}" --max-steps 3150 --resume
 # evaluation splits stay exactly those of phase 1
 needle-hf generate-data --out "$OUT/extra.jsonl" --num-samples 150000 --seed 1 --no-progress
 needle-hf split-data "$OUT/extra.jsonl" --extend "$OUT/dataset" --out "$OUT/extended"
-PHASE2=(--model "$OUT/model" --tokenizer "$OUT/model" --output-dir "$OUT/model2" --lr 2e-3 --decision-weight 5
+PHASE2=(--model "$OUT/model" --output-dir "$OUT/model2" --lr 2e-3 --decision-weight 5
         --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 1000
         --max-eval-samples 200 --group-by-length --seed 1)
-# a 12000-step schedule, stopped at checkpoint-STOP2 (time budget), resumed with a shorter one so the decay runs
+# a 12000-step schedule, stopped at checkpoint-7750 (time budget), resumed with a shorter one so the decay runs
 needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 12000 & pid=$!
-until [ -f "$OUT/model2/checkpoint-STOP2/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
+until [ -f "$OUT/model2/checkpoint-7750/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
 kill $pid; wait $pid || true
-needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps FINAL2 --resume
+needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 8200 --resume
 needle-hf eval --model "$OUT/model2" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
 needle-hf eval --model "$OUT/model2" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
