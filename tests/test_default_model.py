@@ -21,8 +21,8 @@ EXAMPLES = [
     ("What's the weather like in Paris today?", [{"name": "get_weather", "arguments": {"location": "Paris"}}]),
     ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
 ]
-# The shipped CPU-trained model still gets these wrong (benchmarks/default_model.md: no-call recall ~5%); strict,
-# so that a better model makes the suite say so.
+# The shipped CPU-trained model still gets these wrong (benchmarks/default_model.md: no-call recall ~16-19%; the
+# message comes out as recipient "Ana", message "running late"); strict, so that a better model makes the suite say so.
 KNOWN_GAPS = [
     pytest.param("Text Anna that I'm running late",
                  [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],

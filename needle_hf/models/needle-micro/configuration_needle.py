@@ -41,6 +41,8 @@ class NeedleConfig(PreTrainedConfig):
             Needle v1, which was trained that way); native models see raw UTF-8.
         tool_call_token_id / tools_token_id: ids of `<tool_call>` (first decoder output) and `<tools>` (separates the
             query from the tools in the encoder input).
+        no_call_bias: added to the logit of the no-call answer `[]` at the first answer step, where the model decides
+            between no call and a call (a decision threshold; `needle-hf calibrate` fits it on validation data).
     """
 
     model_type = "needle"
@@ -65,6 +67,7 @@ class NeedleConfig(PreTrainedConfig):
         ensure_ascii_json: bool = False,
         tool_call_token_id: int = 4,
         tools_token_id: int = 5,
+        no_call_bias: float = 0.0,
         use_cache: bool = True,
         pad_token_id: int = 0,
         eos_token_id: int = 1,
@@ -90,6 +93,7 @@ class NeedleConfig(PreTrainedConfig):
         self.ensure_ascii_json = ensure_ascii_json
         self.tool_call_token_id = tool_call_token_id
         self.tools_token_id = tools_token_id
+        self.no_call_bias = float(no_call_bias)
         self.use_cache = use_cache
         self._validate()
         # Token ids and tying go through super().__init__ so that transformers 4.x keeps them (hf-conventions §1).

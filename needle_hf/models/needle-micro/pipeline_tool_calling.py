@@ -55,6 +55,33 @@ def retrieve_tools(model, tokenizer, query: str, tools, k: int | None = None, ma
     return ranked[:k] if k else ranked
 
 
+class NoCallBias:
+    """Adds ``config.no_call_bias`` to the logit of the ``[]`` token at the step right after ``<tool_call>``: the one
+    step where the model decides between no call and a call. A decision threshold fitted on validation data
+    (``needle_hf.evaluation.calibration``); 0 leaves decoding unchanged."""
+
+    def __init__(self, bias: float, no_call_token_id: int, tool_call_token_id: int = 4):
+        self.bias, self.no_call_token_id, self.tool_call_token_id = float(bias), no_call_token_id, tool_call_token_id
+
+    @classmethod
+    def for_model(cls, model, tokenizer) -> "NoCallBias | None":
+        bias = float(getattr(model.config, "no_call_bias", 0.0) or 0.0)
+        if not bias:
+            return None
+        ids = tokenizer("[]", add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:  # the decision then spans two tokens ('[' also starts a call): no clean threshold
+            logger.warning("config.no_call_bias is set but '[]' is not one token in this tokenizer; ignoring it")
+            return None
+        return cls(bias, ids[0], getattr(model.config, "tool_call_token_id", 4))
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        at_decision = input_ids[:, -1] == self.tool_call_token_id
+        if bool(at_decision.any()):
+            scores = scores.clone()
+            scores[at_decision, self.no_call_token_id] += self.bias
+        return scores
+
+
 class ToolCallingPipeline(Pipeline):
     """`pipe(query, tools=...)` -> `[{"name": ..., "arguments": {...}}, ...]`.
 
@@ -136,6 +163,9 @@ class ToolCallingPipeline(Pipeline):
         kwargs = {"max_new_tokens": min(256, getattr(self.model.config, "max_decoder_length", 512)),
                   "do_sample": False, "num_beams": 1}
         kwargs.update(generate_kwargs)
+        bias = NoCallBias.for_model(self.model, self.tokenizer)
+        if bias is not None:  # before the grammar: it shifts the call / no-call decision, the grammar only masks
+            kwargs["logits_processor"] = LogitsProcessorList([bias, *kwargs.get("logits_processor", [])])
         if model_inputs["constrained"]:
             processor = NeedleGrammarProcessor(self.tokenizer, [r["tools"] for r in run_rows],
                                                tool_call_token_id=getattr(self.model.config, "tool_call_token_id", 4),
