@@ -68,11 +68,18 @@ class NoCallBias:
         bias = float(getattr(model.config, "no_call_bias", 0.0) or 0.0)
         if not bias:
             return None
-        ids = tokenizer("[]", add_special_tokens=False)["input_ids"]
-        if len(ids) != 1:  # the decision then spans two tokens ('[' also starts a call): no clean threshold
+        token = cls.no_call_token_id(tokenizer)
+        if token is None:
             logger.warning("config.no_call_bias is set but '[]' is not one token in this tokenizer; ignoring it")
             return None
-        return cls(bias, ids[0], getattr(model.config, "tool_call_token_id", 4))
+        return cls(bias, token, getattr(model.config, "tool_call_token_id", 4))
+
+    @staticmethod
+    def no_call_token_id(tokenizer) -> "int | None":
+        """Id of the single token `[]`; None when the tokenizer splits it (the decision then spans two tokens, and
+        '[' also starts a call: no clean threshold)."""
+        ids = tokenizer("[]", add_special_tokens=False)["input_ids"]
+        return ids[0] if len(ids) == 1 else None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         at_decision = input_ids[:, -1] == self.tool_call_token_id

@@ -297,18 +297,23 @@ def cmd_split_data(args: argparse.Namespace) -> int:
     rows = load_rows(args.data)
     if args.extend:  # grow an existing dataset's train split; its evaluation splits stay as they are
         result = extend_train(args.extend, rows)
-        dsd = to_dataset_dict(result.splits)
-        out = save_dataset(dsd, args.out, overwrite=args.overwrite, generator=args.generator, seed=args.seed)
-        print(result.summary())
-        print(f"saved {out} ({', '.join(f'{k}: {len(v)}' for k, v in dsd.items())})")
-        return 0
-    result = split_rows(rows, seed=args.seed, validation_size=args.validation_size, test_size=args.test_size,
-                        unseen_tool_fraction=args.unseen_tool_fraction)
+    else:
+        result = split_rows(rows, seed=args.seed, validation_size=args.validation_size, test_size=args.test_size,
+                            unseen_tool_fraction=args.unseen_tool_fraction)
     dsd = to_dataset_dict(result.splits)
     out = save_dataset(dsd, args.out, overwrite=args.overwrite, generator=args.generator, seed=args.seed)
     print(result.summary())
     print(f"saved {out} ({', '.join(f'{k}: {len(v)}' for k, v in dsd.items())})")
     return 0
+
+
+def _hub_arguments(p: argparse.ArgumentParser, repo_help: str) -> None:
+    """The upload options `push` and `push-data` share."""
+    p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help=repo_help)
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--revision", metavar="BRANCH", help="branch to push to (created from main if missing)")
+    p.add_argument("--message", metavar="TEXT", help="commit message")
+    p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -398,11 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "to a Hub dataset repo (created if missing). Needs a token with write access "
                                    "(HF_TOKEN or `hf auth login`); HF_ENDPOINT selects another Hub.")
     p.add_argument("folder", metavar="FOLDER", help="dataset folder")
-    p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="dataset repo on the Hub")
-    p.add_argument("--private", action="store_true", help="create the repo as private")
-    p.add_argument("--revision", metavar="BRANCH", help="branch to push to (created from main if missing)")
-    p.add_argument("--message", metavar="TEXT", help="commit message")
-    p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
+    _hub_arguments(p, "dataset repo on the Hub")
     p.set_defaults(func=cmd_push_data)
     p = sub.add_parser("convert", help="convert an original Needle v1 checkpoint + SentencePiece model to a folder",
                        description="Convert an original Needle v1 JAX checkpoint (needle.pkl, read with a restricted "
@@ -495,14 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "token with write access (HF_TOKEN or `hf auth login`); HF_ENDPOINT selects "
                                    "another Hub.")
     p.add_argument("folder", metavar="FOLDER", help="model, adapter or dataset folder")
-    p.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="repo on the Hub")
+    _hub_arguments(p, "repo on the Hub")
     p.add_argument("--kind", choices=["model", "adapter", "dataset"], help="override the detected folder kind")
-    p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--base-model-id", metavar="ORG/NAME",
                    help="adapters: Hub id of the base model to write into the uploaded adapter_config.json")
-    p.add_argument("--revision", metavar="BRANCH", help="branch to push to (created from main if missing)")
-    p.add_argument("--message", metavar="TEXT", help="commit message")
-    p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
     p.set_defaults(func=cmd_push)
     return parser
 

@@ -64,6 +64,8 @@ def test_margins_match_a_manual_forward():
             logits = model(input_ids=ids, decoder_input_ids=torch.tensor([[1, 4]])).logits[0, -1]
         other = torch.cat([logits[:no_call], logits[no_call + 1:]]).max()
         assert margin == pytest.approx((logits[no_call] - other).item(), abs=1e-4)
+    with pytest.raises(ValueError, match="offers no tools"):
+        decision_margins(model, tok, [{**ROWS[0], "tools": "[]"}])
 
 
 def test_pipeline_applies_the_bias_and_calibrate_writes_it(tmp_path, capsys):

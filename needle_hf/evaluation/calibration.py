@@ -17,8 +17,8 @@ from typing import Sequence
 
 import torch
 
-from ..modeling.pipeline_tool_calling import build_encoder_ids
-from ..tools import parse_calls, parse_tools, tools_to_text
+from ..modeling.pipeline_tool_calling import NoCallBias, ToolCallingPipeline
+from ..tools import parse_calls, parse_tools
 
 MAX_ABS_BIAS = 10.0
 
@@ -46,29 +46,27 @@ class Calibration:
 def decision_margins(model, tokenizer, rows: Sequence[dict], batch_size: int = 32) -> list[float]:
     """``logit([]) - max(other logits)`` at the step after ``<tool_call>``, per row (no bias applied)."""
     cfg = model.config
-    no_call = tokenizer("[]", add_special_tokens=False)["input_ids"]
-    if len(no_call) != 1:
+    no_call = NoCallBias.no_call_token_id(tokenizer)
+    if no_call is None:
         raise ValueError("this tokenizer writes '[]' as several tokens: the no-call decision has no single step to "
                          "calibrate")
-    ensure_ascii = bool(getattr(cfg, "ensure_ascii_json", False))
-    max_len = int(getattr(cfg, "max_encoder_length", 1024))
+    pipe = ToolCallingPipeline(model=model, tokenizer=tokenizer)  # its preprocess builds the encoder batch
     prefix = [cfg.decoder_start_token_id, getattr(cfg, "tool_call_token_id", 4)]
     was_training = model.training
     model.eval()
     margins: list[float] = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
-        ids = [build_encoder_ids(tokenizer, r["query"], tools_to_text(parse_tools(r["tools"]),
-                                                                      ensure_ascii=ensure_ascii), max_length=max_len)[0]
-               for r in chunk]
-        width = max(len(x) for x in ids)
-        input_ids = torch.tensor([x + [cfg.pad_token_id] * (width - len(x)) for x in ids])
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])
+        if any(not parse_tools(r["tools"]) for r in chunk):
+            raise ValueError("decision_margins: a row offers no tools (the pipeline answers [] without the model); "
+                             "leave such rows out")
+        batch = pipe.preprocess([{"query": r["query"], "tools": r["tools"]} for r in chunk])
         decoder = torch.tensor([prefix] * len(chunk))
-        logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device),
+        logits = model(input_ids=batch["input_ids"].to(model.device),
+                       attention_mask=batch["attention_mask"].to(model.device),
                        decoder_input_ids=decoder.to(model.device), use_cache=False).logits[:, -1].float()
-        target = logits[:, no_call[0]].clone()
-        logits[:, no_call[0]] = float("-inf")
+        target = logits[:, no_call].clone()
+        logits[:, no_call] = float("-inf")
         margins.extend((target - logits.max(dim=-1).values).tolist())
     model.train(was_training)
     return margins
