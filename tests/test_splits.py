@@ -116,6 +116,12 @@ def test_extend_train_keeps_held_out_tools_and_eval_rows_out(rows, tmp_path, cap
     out = capsys.readouterr().out
     assert f"added {result.added} rows to train; dropped {len(leaking)} offering" in out
     assert f"train: {len(result.splits['train'])}" in out
+    # bad input: not a dataset folder, or a dataset without a train split
+    assert cli_main(["split-data", str(tmp_path / "more.jsonl"), "--extend", str(tmp_path / "nope"),
+                     "--out", str(tmp_path / "ds3")]) == 2
+    assert "is not a dataset folder (no data/*.parquet)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no train split"):
+        extend_train({"test": dsd["test"]}, more)
 
 
 def test_save_and_reload_with_load_dataset(rows, tmp_path):

@@ -163,6 +163,9 @@ def extend_train(dataset, rows: Iterable[dict] | PathLike) -> ExtendResult:
     if not hasattr(dataset, "items"):
         import datasets
 
+        if not _has_parquet(Path(dataset) / "data"):
+            raise ValueError(f"extend_train: {dataset} is not a dataset folder (no data/*.parquet); give a folder "
+                             "written by `needle-hf split-data`")
         dataset = datasets.load_dataset(str(dataset))
     old = {name: [dict(r) for r in ds] for name, ds in dataset.items()}
     if "train" not in old:
