@@ -218,6 +218,37 @@ def test_no_duplicate_rows(sample):
     assert len({(r["query"], r["tools"]) for r in rows}) == len(rows)
 
 
+def test_names_and_messages_are_often_new_so_they_must_be_copied():
+    import random
+
+    from needle_hf.data.catalog import pools, values
+    rng = random.Random(3)
+    names = [values.first_name(rng)[0] for _ in range(2000)]
+    new = [n for n in names if n not in pools.FIRST_NAMES]
+    assert 0.25 < len(new) / len(names) < 0.45 and len(set(new)) > 300
+    messages = [values.message(rng)[0] for _ in range(2000)]
+    assert len(set(messages) - set(pools.MESSAGES)) > 300
+    # in rows, such values are copied verbatim from the query into the answer
+    rows, _, _ = _run(3000, seed=5, mix="single_tool=1")
+    copied = [(v, r["query"]) for r in rows for c in json.loads(r["answers"]) for k, v in c["arguments"].items()
+              if k in ("recipient", "contact", "message") and isinstance(v, str)]
+    assert len(copied) > 30 and all(v in query for v, query in copied)
+    assert any(v.split()[0] not in pools.FIRST_NAMES + pools.RELATIONS for v, _ in copied)
+
+
+def test_no_call_rows_include_general_questions_without_search_tools():
+    from needle_hf.data.offline import KNOWLEDGE_DOMAINS
+    rows, metas, summary = _run(3000, seed=6, mix="none=1")
+    assert all(json.loads(r["answers"]) == [] for r in rows)
+    questions = [(r, m) for r, m in zip(rows, metas) if m["domain"] == "general_question"]
+    chitchat = [m for m in metas if m["domain"] == "chitchat"]
+    assert 0.12 < len(questions) / len(rows) < 0.23 and 0.12 < len(chitchat) / len(rows) < 0.23
+    assert len({r["query"] for r, _ in questions}) > 200
+    offered = {t["name"] for r, _ in questions for t in json.loads(r["tools"])}
+    knowledge = {t.name for t in C.TOOLS_BY_NAME.values() if t.domain in KNOWLEDGE_DOMAINS}
+    assert offered and not offered & knowledge
+
+
 def test_exclude_tools_removes_catalog_tools_and_their_renamed_versions():
     held = [t.name for t in C.DOMAINS["weather"]] + ["set_timer", "set_timer_seconds"]
     rows, metas, _ = _run(600, seed=8, mix="single=1")
@@ -226,7 +257,7 @@ def test_exclude_tools_removes_catalog_tools_and_their_renamed_versions():
     for (row, meta), _ in zip(gen.stream(), range(600)):
         assert meta["domain"] != "weather"
         assert not set(held) & {t["name"] for t in json.loads(row["tools"])}
-        assert "timer for" not in row["query"].lower()
+        assert "set a timer for" not in row["query"].lower()  # set_timer(_seconds) templates unused
     with pytest.raises(ValueError, match="exclude_tools"):
         OfflineGenerator(0, exclude_tools=["no_such_tool"])
 

@@ -46,8 +46,10 @@ P_CATALOG = 0.55          # a picked tool comes from the hand-authored catalog (
 P_MUTATE = 0.55           # ... and a catalog tool is renamed / re-described (a procedural tool)
 P_NEAR = 0.4              # a distractor is a near duplicate (same domain / same object)
 P_OPTIONAL = 0.5          # an optional argument in a template's [...] is present
-P_CHITCHAT = 0.15         # share of no-call rows that are small talk
+P_CHITCHAT = 0.35         # share of no-call rows that are small talk or a general-knowledge question (half each)
 P_FILLER, P_TYPO = 0.08, 0.10
+KNOWLEDGE_DOMAINS = frozenset({"search", "reference", "learning", "news", "sports", "translation", "math_units",
+                               "education", "docs", "content", "cooking"})
 N_TOOLS_SINGLE = (2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 7, 8)
 N_TOOLS_NONE = (1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8)
 MAX_TOOLS = 8
@@ -468,8 +470,13 @@ class OfflineGenerator:
             n = N_TOOLS_NONE[rng.randrange(len(N_TOOLS_NONE))]
             offered: list = []
             self._distractors(n, [], [], offered)
-            q = G.CHITCHAT[rng.randrange(len(G.CHITCHAT))]
-            return q, offered, "chitchat"
+            if rng.random() < 0.5:
+                return G.CHITCHAT[rng.randrange(len(G.CHITCHAT))], offered, "chitchat"
+            # a question a search / reference tool could answer: keep such tools out, or the right answer is a call
+            offered = [t for t in offered if t.domain.split("/")[-1] not in KNOWLEDGE_DOMAINS]
+            if not offered:
+                offered = [self._finish(C.TOOLS_BY_NAME["set_timer"])]
+            return G.general_question(rng), offered, "general_question"
         target = self._pick()
         r = self._render(target, lower)
         n = N_TOOLS_NONE[rng.randrange(len(N_TOOLS_NONE))]

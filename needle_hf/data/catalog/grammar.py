@@ -6,6 +6,8 @@ so argument values stay verbatim.
 """
 from __future__ import annotations
 
+import re
+
 QUESTION_STARTS = ("what", "what's", "whats", "how", "how's", "is", "are", "do", "does", "did", "when", "where",
                    "where's", "who", "who's", "which", "will", "can", "could", "should", "would", "any", "has",
                    "am", "why", "i wonder")
@@ -71,6 +73,55 @@ CHITCHAT = (
     "my friend recommended you", "what's the meaning of life", "I need a vacation",
     "are you listening?", "just testing", "asdfgh", "hahaha", "why not", "maybe later", "I changed my mind",
 )
+
+# General-knowledge questions: answered from the model's own knowledge, so no call unless a search / reference tool
+# is offered (the generator keeps those out of such rows). Templates x slot fillers give a few thousand questions.
+GENERAL_QUESTIONS = (
+    "who wrote {book}?", "who invented {invention}?", "who discovered {discovery}?", "who built {landmark}?",
+    "what is the capital of {country}?", "how old is {landmark}?", "how tall is {landmark}?",
+    "where is {landmark}?", "why is {phenomenon}?", "explain {concept} to me", "what is {concept}?",
+    "can you explain {concept} simply?", "tell me a fun fact about {animal}", "how long do {animal} live?",
+    "what do {animal} eat?", "are {animal} mammals?", "what's the difference between {concept} and {concept2}?",
+    "who was {figure}?", "what was {figure} famous for?", "when did {figure} live?",
+    "what language do people speak in {country}?", "how big is {country}?", "is {country} in Europe?",
+    "tell me a joke", "write me a short poem about {animal}", "what rhymes with {rhyme}?",
+    "give me a riddle", "how do I say no politely?", "what should I name my {pet}?",
+    "why do {animal} {habit}?",
+)
+_Q_SLOTS = {
+    "book": ("Hamlet", "Don Quixote", "War and Peace", "The Odyssey", "Frankenstein", "Moby-Dick", "Dracula",
+             "The Little Prince", "One Hundred Years of Solitude", "Les Misérables"),
+    "invention": ("the telephone", "the light bulb", "the printing press", "the airplane", "the internet",
+                  "the bicycle", "penicillin", "the steam engine", "paper", "the compass"),
+    "discovery": ("gravity", "electricity", "DNA", "radioactivity", "America", "the planet Neptune", "vaccines",
+                  "the electron", "oxygen", "X-rays"),
+    "landmark": ("the Eiffel Tower", "the Colosseum", "the Taj Mahal", "Machu Picchu", "Stonehenge",
+                 "the Great Pyramid", "Big Ben", "the Statue of Liberty", "Angkor Wat", "the Acropolis"),
+    "country": ("Peru", "Norway", "Kenya", "Vietnam", "Portugal", "Chile", "Mongolia", "Ghana", "Iceland",
+                "Canada", "Nepal", "Morocco", "Poland", "New Zealand", "Egypt"),
+    "phenomenon": ("the sky blue", "the sea salty", "ice slippery", "the moon red sometimes", "grass green",
+                   "the sun hot", "thunder so loud"),
+    "concept": ("gravity", "inflation", "evolution", "democracy", "a black hole", "photosynthesis",
+                "machine learning", "compound interest", "the water cycle", "relativity", "a vaccine", "an atom"),
+    "concept2": ("weather", "a virus", "a planet", "a republic", "a star", "bacteria", "an element", "climate"),
+    "animal": ("octopuses", "penguins", "elephants", "owls", "dolphins", "bees", "giraffes", "turtles", "wolves",
+               "koalas", "bats", "crows"),
+    "figure": ("Cleopatra", "Leonardo da Vinci", "Napoleon", "Ada Lovelace", "Galileo", "Confucius",
+               "Frida Kahlo", "Nelson Mandela", "Isaac Newton", "Joan of Arc"),
+    "rhyme": ("orange", "silver", "moon", "cat", "light", "dream", "ocean", "time"),
+    "pet": ("cat", "dog", "goldfish", "hamster", "parrot", "rabbit", "turtle"),
+    "habit": ("migrate", "hibernate", "sleep so much", "live in groups", "sing", "change colour"),
+}
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def general_question(rng) -> str:
+    """A general-knowledge question or request that no device / API tool answers."""
+    tpl = GENERAL_QUESTIONS[rng.randrange(len(GENERAL_QUESTIONS))]
+    q = _SLOT.sub(lambda m: _Q_SLOTS[m.group(1)][rng.randrange(len(_Q_SLOTS[m.group(1)]))], tpl)
+    r = rng.random()
+    return q[0].upper() + q[1:] if r < 0.5 else (q.lower() if r < 0.6 else q)
+
 
 KEYBOARD = {"a": "sqwz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
             "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm", "o": "iklp",

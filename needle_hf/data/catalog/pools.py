@@ -188,6 +188,24 @@ MESSAGES = (
     "the wifi password is on the fridge", "miss you", "meeting notes are in the shared folder", "grab some coffee?",
     "I'll call you after lunch", "traffic is terrible, be there in 20", "did you feed the cat?", "the build is green",
 )
+NAME_SYLLABLES = ("ka", "lo", "mi", "ra", "ta", "ne", "so", "vi", "da", "ri", "an", "el", "jo", "ma", "li", "be",
+                  "to", "ya", "zu", "ni", "or", "sa", "fe", "gu", "ha", "ke", "lu", "mo", "na", "pe", "ro", "si")
+# parts of composed text messages (values.message)
+MSG_SUBJECTS = ("I'm", "we're", "I am", "the bus is", "my train is", "the kids are", "I'll be", "we are", "I'm still",
+                "the plumber is", "your package is", "dinner's")
+MSG_STATES = ("stuck in traffic", "almost there", "at the station", "outside your building", "on the way",
+              "home early today", "a bit behind schedule", "still at the office", "going to miss the start",
+              "waiting at the entrance", "ready when you are", "done with the shopping", "feeling much better",
+              "in the parking lot", "heading back now", "out of battery soon")
+MSG_ASKS = ("can you", "could you", "please", "don't forget to", "remember to", "would you mind if we", "let's")
+MSG_ACTIONS = ("grab some bread", "call the plumber", "feed the dog", "water the plants", "bring the charger",
+               "lock the back door", "save me a seat", "pick up the dry cleaning", "check the oven", "book a table",
+               "send me the address", "move the car", "leave the key under the mat", "start the meeting without me",
+               "push lunch to 1:30", "meet at the north gate")
+MSG_PLANS = ("see you", "meet me at the cafe", "call you", "back home", "pick you up", "lunch is", "the game starts",
+             "practice moved to", "I'll drop by", "let's talk")
+MSG_TIMES = ("at 6", "tonight", "after work", "in ten minutes", "tomorrow morning", "around noon", "on Saturday",
+             "before the meeting", "at half past five", "later today")
 EMAIL_SUBJECTS = (
     "Quarterly report", "Meeting follow-up", "Invoice for March", "Project kickoff", "Vacation request",
     "Weekly update", "Contract draft", "Lunch on Friday?", "Job application", "Travel itinerary",

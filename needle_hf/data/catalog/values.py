@@ -3,7 +3,7 @@
 For strings the value is copied verbatim from the surface (the value is the surface, or a substring of it); for
 integers / numbers / booleans / enums the surface is a natural phrasing ("half an hour", "$12.50", "in Fahrenheit")
 and the value what the schema expects (30, 12.5, "fahrenheit"). All randomness comes from the `random.Random`
-passed in, so output is stable for a seed and across library versions.
+passed in, so output is stable for a seed (within a package version: changing a sampler changes the stream).
 
 `KINDS` maps a kind name to a `Kind(type, sample, items, text, preps)`; parametrised kinds ("int:1:20",
 "list:grocery:2:4") are built on first use by `get_kind`.
@@ -49,24 +49,60 @@ def _c(rng, seq):
 
 
 # ---------------------------------------------------------------------------------------------- people, places
+P_NOVEL = 0.35   # a name or message is new (built here), so the model must copy it rather than recall the pool
+
+
+def _novel_name(rng) -> str:
+    """A name not in the pool: a respelt pool name (Ana -> Anna, Lena -> Lenna) or one built from syllables."""
+    if rng.random() < 0.5:
+        s = _c(rng, P.FIRST_NAMES)
+        i = rng.randrange(1, len(s))
+        kind = rng.randrange(3)
+        if kind == 0 and s[i - 1].lower() not in "aeiou":
+            return s[:i] + s[i - 1].lower() + s[i:]                      # double a consonant
+        if kind == 1:
+            return s + _c(rng, ("a", "e", "ie", "o", "y", "na", "ko"))    # add an ending
+        return s[:i] + _c(rng, ("n", "l", "r", "s", "m")) + s[i:]          # slip a letter in
+    return "".join(_c(rng, P.NAME_SYLLABLES) for _ in range(rng.randrange(2, 4))).capitalize()
+
+
 def first_name(rng):
-    s = _c(rng, P.FIRST_NAMES)
+    s = _novel_name(rng) if rng.random() < P_NOVEL else _c(rng, P.FIRST_NAMES)
     return s, s
 
 
 def full_name(rng):
-    s = f"{_c(rng, P.FIRST_NAMES)} {_c(rng, P.LAST_NAMES)}"
+    s = f"{first_name(rng)[0]} {_c(rng, P.LAST_NAMES)}"
     return s, s
 
 
 def person(rng):
     r = rng.random()
     if r < 0.55:
-        s = _c(rng, P.FIRST_NAMES)
+        s = first_name(rng)[0]
     elif r < 0.9:
-        s = f"{_c(rng, P.FIRST_NAMES)} {_c(rng, P.LAST_NAMES)}"
+        s = full_name(rng)[0]
     else:
         s = _c(rng, P.RELATIONS)
+    return s, s
+
+
+def message(rng):
+    """A text message: from the pool, or composed from parts (thousands of distinct messages to copy)."""
+    if rng.random() >= P_NOVEL:
+        s = _c(rng, P.MESSAGES)
+        return s, s
+    form = rng.randrange(4)
+    if form == 0:
+        s = f"{_c(rng, P.MSG_SUBJECTS)} {_c(rng, P.MSG_STATES)}"
+    elif form == 1:
+        s = f"{_c(rng, P.MSG_ASKS)} {_c(rng, P.MSG_ACTIONS)}"
+    elif form == 2:
+        s = f"{_c(rng, P.MSG_SUBJECTS)} {_c(rng, P.MSG_STATES)}, {_c(rng, P.MSG_ASKS)} {_c(rng, P.MSG_ACTIONS)}"
+    else:
+        s = f"{_c(rng, P.MSG_PLANS)} {_c(rng, P.MSG_TIMES)}"
+    if rng.random() < 0.2:
+        s += _c(rng, (", thanks", "!", " :)", ", no rush", ", love you", "?"))
     return s, s
 
 
@@ -555,7 +591,7 @@ KINDS: dict[str, Kind] = {
     "currency_code": K("string", currency_code, preps=("in",)),
     "ticker": K("string", ticker, preps=("",)),
     "crypto": K("string", crypto, preps=("",)),
-    "message": K("string", pool("MESSAGES"), text=True, preps=("saying",)),
+    "message": K("string", message, text=True, preps=("saying",)),
     "subject": K("string", pool("EMAIL_SUBJECTS"), text=True, preps=("about",)),
     "note": K("string", pool("NOTE_TEXTS"), text=True, preps=("",)),
     "event_title": K("string", pool("EVENT_TITLES"), text=True, preps=("for",)),
