@@ -8,28 +8,9 @@ from pathlib import Path
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
     """Train the lossless byte-level BPE tokenizer on JSONL rows and save it (tokenizer.json + configs) to --out."""
-    import json
+    from needle_hf.tokenization import length_summary, read_row_texts, save_tokenizer, train_tokenizer
 
-    from tqdm.auto import tqdm
-
-    from needle_hf.tokenization import row_texts, save_tokenizer, train_tokenizer
-
-    rows = []  # (query, tools_text, answers_text) per row, as the model sees them
-    for path in args.data:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(tqdm(f, desc=f"reading {path}", unit=" rows"), 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg}, column {err.colno}); "
-                                     "each line must be one JSON object {query, tools, answers}") from None
-                try:
-                    texts = row_texts(row)
-                except ValueError as err:
-                    raise ValueError(f"{path}:{lineno}: {err}") from None
-                rows.append((row["query"], texts[-2], texts[-1]))
+    rows = read_row_texts(args.data)  # (query, tools_text, answers_text) per row, as the model sees them
     if not rows:
         raise ValueError(f"no rows found in {', '.join(args.data)}")
     texts = [t for r in rows for t in r if t]
@@ -37,26 +18,15 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
           f"on {len(texts)} texts from {len(rows)} rows", file=sys.stderr)
     tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=args.min_frequency, show_progress=True)
     files = save_tokenizer(tok, args.out)
-
-    # summary: lengths as the model will see them (encoder = query + <tools> + tools, max 1024; decoder = answers + 2)
-    enc = tok.backend_tokenizer.encode_batch([t for r in rows for t in r], add_special_tokens=False)
-    n_q = [len(e.ids) for e in enc[0::3]]
-    n_t = [len(e.ids) for e in enc[1::3]]
-    n_a = [len(e.ids) for e in enc[2::3]]
-    max_len = tok.model_max_length
-    enc_lens = [min(q, max_len - 2) + 1 + min(t, max_len - min(q, max_len - 2) - 1) for q, t in zip(n_q, n_t)]
-    truncated = sum(q + 1 + t > max_len for q, t in zip(n_q, n_t))
-    n_tokens = sum(n_q) + sum(n_t) + sum(n_a)
-    n_chars = sum(len(t) for r in rows for t in r)
+    s = length_summary(tok, rows)
     print(f"saved tokenizer to {args.out} ({', '.join(files)})")
     smaller = f" (requested {args.vocab_size}; the corpus has no more merges)" if len(tok) < args.vocab_size else ""
     print(f"vocab size: {len(tok)}{smaller}")
     print(f"rows: {len(rows)}  texts: {len(texts)}")
-    print(f"avg tokens per row: {n_tokens / len(rows):.1f} (query {sum(n_q) / len(rows):.1f}, "
-          f"tools {sum(n_t) / len(rows):.1f}, answers {sum(n_a) / len(rows):.1f}); "
-          f"{n_chars / max(n_tokens, 1):.2f} chars per token")
-    print(f"encoder length: avg {sum(enc_lens) / len(rows):.1f}, max {max(enc_lens)}; "
-          f"rows truncated at {max_len}: {truncated}")
+    print(f"avg tokens per row: {s['tokens_per_row']:.1f} (query {s['query']:.1f}, tools {s['tools']:.1f}, "
+          f"answers {s['answers']:.1f}); {s['chars_per_token']:.2f} chars per token")
+    print(f"encoder length: avg {s['encoder_avg']:.1f}, max {s['encoder_max']}; "
+          f"rows truncated at {s['max_length']}: {s['truncated']}")
     return 0
 
 

@@ -50,7 +50,7 @@ __all__ = [
     "SPECIAL_TOKENS", "SPLIT_PATTERN", "MODEL_MAX_LENGTH",
     "PAD_ID", "EOS_ID", "BOS_ID", "UNK_ID", "TOOL_CALL_ID", "TOOLS_ID",
     "train_tokenizer", "wrap_tokenizer", "load_tokenizer", "save_tokenizer", "make_tokenizer_config_portable",
-    "row_texts", "corpus_from_rows", "build_encoder_ids",
+    "row_texts", "corpus_from_rows", "read_row_texts", "length_summary", "build_encoder_ids",
 ]
 
 
@@ -200,3 +200,42 @@ def corpus_from_rows(rows: Iterable[dict], ensure_ascii: bool = False) -> Iterat
         yield from texts
 
 
+
+
+def read_row_texts(paths: Iterable[str | os.PathLike], progress: bool = True) -> list[tuple[str, str, str]]:
+    """(query, tools text, answers text) of every row of JSONL files, as the model sees them; a bad line raises
+    ``ValueError`` naming ``file:line``."""
+    from tqdm.auto import tqdm
+
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(tqdm(f, desc=f"reading {path}", unit=" rows", disable=not progress), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg}, column {err.colno}); "
+                                     "each line must be one JSON object {query, tools, answers}") from None
+                try:
+                    texts = row_texts(row)
+                except ValueError as err:
+                    raise ValueError(f"{path}:{lineno}: {err}") from None
+                rows.append((row["query"], texts[-2], texts[-1]))
+    return rows
+
+
+def length_summary(tokenizer, rows: list[tuple[str, str, str]]) -> dict:
+    """Token counts of (query, tools, answers) rows as the model sees them: encoder = query + ``<tools>`` + tools,
+    cut at ``model_max_length`` (the tools text is cut first); decoder = answers."""
+    enc = tokenizer.backend_tokenizer.encode_batch([t for r in rows for t in r], add_special_tokens=False)
+    n_q, n_t, n_a = ([len(e.ids) for e in enc[k::3]] for k in range(3))
+    max_len = tokenizer.model_max_length
+    enc_lens = [min(q, max_len - 2) + 1 + min(t, max_len - min(q, max_len - 2) - 1) for q, t in zip(n_q, n_t)]
+    n_tokens = sum(n_q) + sum(n_t) + sum(n_a)
+    return {"rows": len(rows), "tokens_per_row": n_tokens / len(rows), "query": sum(n_q) / len(rows),
+            "tools": sum(n_t) / len(rows), "answers": sum(n_a) / len(rows),
+            "chars_per_token": sum(len(t) for r in rows for t in r) / max(n_tokens, 1),
+            "encoder_avg": sum(enc_lens) / len(rows), "encoder_max": max(enc_lens), "max_length": max_len,
+            "truncated": sum(q + 1 + t > max_len for q, t in zip(n_q, n_t))}

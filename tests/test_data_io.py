@@ -164,6 +164,14 @@ def test_load_rows_several_files_folder_and_missing(tmp_path):
         load_rows(tmp_path / "nope.jsonl")
 
 
+def test_loaded_rows_are_not_validated_twice(tmp_path):
+    rows = load_rows([good(), good(query="x")])
+    assert load_rows(rows) is rows                      # split-data: load once, then split without a second pass
+    rows.append({"query": "y"})                         # changed since: validated again, the bad row is named
+    with pytest.raises(DataValidationError, match="row 3"):
+        load_rows(rows)
+
+
 def test_write_jsonl_roundtrip_utf8(tmp_path):
     rows = [{"query": "Zürich ☀", "tools": TOOLS, "answers": [{"name": "get_weather",
                                                               "arguments": {"location": "Zürich"}}]}, good()]

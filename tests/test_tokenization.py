@@ -311,3 +311,16 @@ def test_cli_tokenize_bad_line(tmp_path, capsys):
     rc = main(["tokenize", "--data", str(path), "--out", str(tmp_path / "tok"), "--vocab-size", "300"])
     err = capsys.readouterr().err
     assert rc == 2 and f"{path}:1" in err and "answers" in err
+
+
+def test_length_summary_counts_tokens_and_truncation(tmp_path):
+    tok = T.train_tokenizer(make_texts(make_rows()), vocab_size=400, min_frequency=2)
+    rows = [("hi there", "x" * 40, "[]"), ("set a timer", "tool", '[{"name":"t"}]')]
+    counts = [[len(tok(t, add_special_tokens=False)["input_ids"]) for t in r] for r in rows]
+    s = T.length_summary(tok, rows)
+    assert s["rows"] == 2 and s["query"] == (counts[0][0] + counts[1][0]) / 2
+    assert s["tokens_per_row"] == sum(map(sum, counts)) / 2 and s["truncated"] == 0
+    tok.model_max_length = counts[1][0] + 1 + counts[1][1]    # the second row fits exactly, the first does not
+    assert counts[0][0] + 1 + counts[0][1] > tok.model_max_length
+    s = T.length_summary(tok, rows)
+    assert s["truncated"] == 1 and s["encoder_max"] == tok.model_max_length

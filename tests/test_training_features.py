@@ -10,7 +10,7 @@ import torch
 from needle_hf.tools import answers_to_text, parse_tools
 from needle_hf.training.collator import EvalCollator, NeedleCollator
 from needle_hf.training.features import (KEY, NAME, STRUCTURE, VALUE, answer_labels, example_rng, prepare_rows,
-                                         serialize_answers, shuffle_tools, token_classes_from_offsets)
+                                         prepare_rows_cached, serialize_answers, shuffle_tools, token_classes_from_offsets)
 
 from .helpers_training import TOOLS, make_rows, tiny_tokenizer
 
@@ -99,6 +99,26 @@ def test_prepare_rows_counts_too_long_answers(caplog):
     assert "rejected" in caplog.text and "max_decoder_length=16" in caplog.text
     assert all(len(x) <= 16 for x in prepared.dataset["labels"])
     assert "rejected" in prepared.summary()
+
+
+def test_prepared_features_are_cached_by_rows_tokenizer_and_options(tmp_path, monkeypatch):
+    from needle_hf.training import features
+
+    tok, rows = tiny_tokenizer(), make_rows(30, seed=4)
+    first = prepare_rows_cached(rows, tok, tmp_path, name="train", max_decoder_length=16)
+    assert [p.name.startswith("train-") for p in tmp_path.iterdir()] == [True]
+    calls = []
+    real = features.prepare_rows
+    monkeypatch.setattr(features, "prepare_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = prepare_rows_cached(rows, tok, tmp_path, name="train", max_decoder_length=16)
+    assert not calls and again.dataset.to_list() == first.dataset.to_list()
+    assert (again.kept, again.rejected_too_long, again.rejected_rows) == \
+        (first.kept, first.rejected_too_long, first.rejected_rows)
+    prepare_rows_cached(rows, tok, tmp_path, name="train", max_decoder_length=32)        # other options
+    changed = [dict(r) for r in rows]
+    changed[0]["query"] += " please"
+    prepare_rows_cached(changed, tok, tmp_path, name="train", max_decoder_length=32)     # other rows
+    assert len(calls) == 2 and len(list(tmp_path.glob("train-*"))) == 1  # the stale cache is replaced
 
 
 @pytest.mark.parametrize("field, value, message", [

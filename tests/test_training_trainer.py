@@ -134,7 +134,7 @@ class _Steps(TrainerCallback):
         self.steps.append(state.global_step)
 
 
-def test_interrupted_run_resumes_to_the_same_step_and_weights(tmp_path):
+def test_interrupted_run_resumes_to_the_same_step_and_weights(tmp_path, monkeypatch):
     rows, tok = make_rows(96, seed=2), tiny_tokenizer()
     common = dict(tokenizer=tok, learning_rate=3e-3, max_steps=10, batch_size=8, save_steps=5, contrastive_every=3,
                   qat_every=4, seed=7, save_final=False, **QUIET)
@@ -148,6 +148,12 @@ def test_interrupted_run_resumes_to_the_same_step_and_weights(tmp_path):
     with pytest.raises(ValueError, match="no checkpoint"):
         train(rows, tmp_path / "empty", model=tiny_train_model(), resume=True, **common)
     ran = _Steps()
+    # the resume reuses the features prepared by the first run (output_dir/prepared): no second tokenisation
+    from needle_hf.training import features
+
+    def no_tokenising(*args, **kwargs):
+        raise AssertionError("features prepared again on resume")
+    monkeypatch.setattr(features, "prepare_rows", no_tokenising)
     resumed = train(rows, tmp_path / "crashed", resume=True, callbacks=[ran], **common)  # model+tokenizer: ckpt-5
     assert resumed.trainer.state.global_step == 10 and ran.steps == [6, 7, 8, 9, 10]
     assert weights_checksum(resumed.trainer.model) == weights_checksum(straight.trainer.model)

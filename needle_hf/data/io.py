@@ -420,8 +420,12 @@ def load_rows(path_or_paths: PathLike | Sequence[PathLike] | Iterable[dict], str
     Returns a :class:`Rows` list of normalised valid rows with ``.report`` (a :class:`ValidationReport`).
     ``strict=True``: raise :class:`DataValidationError` naming every problem (``file:line: message``) if any row is
     invalid. ``strict=False``: skip invalid rows; ``rows.report.skipped`` counts them and ``report.problems``
-    says why.
+    says why. A :class:`Rows` returned by this function is returned as is (already validated), unless rows were
+    added or removed since.
     """
+    if isinstance(path_or_paths, Rows) and path_or_paths.report.ok and \
+            len(getattr(path_or_paths, "_meta", ())) == len(path_or_paths):
+        return path_or_paths  # split-data loads, then splits: one validation pass, not two
     rows = _load(path_or_paths)
     if strict and not rows.report.ok:
         raise DataValidationError(rows.report)

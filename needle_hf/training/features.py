@@ -49,7 +49,8 @@ _SEPARATORS = (",", ":")
 __all__ = [
     "STRUCTURE", "NAME", "VALUE", "KEY", "CLASS_NAMES", "DEFAULT_CLASS_WEIGHTS",
     "serialize_answers", "token_classes_from_offsets", "answer_labels", "shuffle_tools", "example_rng",
-    "canonical_calls", "PreparedData", "prepare_rows", "prepare_pretraining_texts", "positive_tool_indices",
+    "canonical_calls", "PreparedData", "prepare_rows", "prepare_rows_cached", "prepare_pretraining_texts",
+    "positive_tool_indices",
 ]
 
 
@@ -265,6 +266,53 @@ def prepare_rows(rows: Iterable[dict], tokenizer, max_decoder_length: int = 512,
 
 
 # ---------------------------------------------------------------------------------------------- pretraining
+# bump when prepare_rows' output changes for the same input, so old caches are not reused
+FEATURES_VERSION = 1
+
+
+def _cache_key(rows: list, tokenizer, **options) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(json.dumps({"version": FEATURES_VERSION, **options}, sort_keys=True).encode())
+    h.update(tokenizer.backend_tokenizer.to_str().encode())
+    for row in rows:
+        h.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
+        h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def prepare_rows_cached(rows: Iterable[dict], tokenizer, cache_dir, name: str = "data", show_progress: bool = False,
+                        **options) -> PreparedData:
+    """:func:`prepare_rows` with the result kept in ``cache_dir/{name}-{key}`` (key: rows, tokenizer and options), so
+    a resumed run skips validating and tokenising again. Older caches for ``name`` are replaced."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import datasets
+
+    rows = list(rows)
+    folder = Path(cache_dir) / f"{name}-{_cache_key(rows, tokenizer, **options)}"
+    if (folder / "prepared.json").is_file():
+        stats = json.loads((folder / "prepared.json").read_text())
+        logger.info("%s: features loaded from %s", name, folder)
+        return PreparedData(dataset=datasets.load_from_disk(str(folder / "dataset")), **stats)
+    result = prepare_rows(rows, tokenizer, name=name, show_progress=show_progress, **options)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir))
+    result.dataset.save_to_disk(str(tmp / "dataset"))
+    stats = {k: v for k, v in dataclasses.asdict(result).items() if k != "dataset"}
+    (tmp / "prepared.json").write_text(json.dumps(stats))
+    for old in Path(cache_dir).glob(f"{name}-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        tmp.rename(folder)              # atomic; another process (distributed run) may have written it first
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
 def prepare_pretraining_texts(texts: Iterable[str], tokenizer, max_encoder_length: int = 256,
                               max_decoder_length: int = 128, min_tokens: int = 8,
                               show_progress: bool = False) -> PreparedData:

@@ -345,15 +345,17 @@ def _run_trainer(*, model, tokenizer, train_dataset, eval_dataset, args, collato
     return trainer, metrics
 
 
-def _prepare(rows, tokenizer, model, name, max_encoder_length, max_decoder_length, max_rows=None):
-    from .features import prepare_rows
+def _prepare(rows, tokenizer, model, name, max_encoder_length, max_decoder_length, max_rows=None, cache_dir=None):
+    """Training features; with ``cache_dir`` (the run's ``output_dir/prepared``) a resume reuses them."""
+    from .features import prepare_rows, prepare_rows_cached
 
     if max_rows:
         rows = rows[:max_rows]
-    return prepare_rows(rows, tokenizer, max_decoder_length=max_decoder_length,
-                        max_encoder_length=max_encoder_length,
-                        ensure_ascii=bool(getattr(model.config, "ensure_ascii_json", False)), name=name,
-                        show_progress=len(rows) > 5000)
+    options = dict(max_decoder_length=max_decoder_length, max_encoder_length=max_encoder_length,
+                   ensure_ascii=bool(getattr(model.config, "ensure_ascii_json", False)))
+    if cache_dir is None:
+        return prepare_rows(rows, tokenizer, name=name, show_progress=len(rows) > 5000, **options)
+    return prepare_rows_cached(rows, tokenizer, cache_dir, name=name, show_progress=len(rows) > 5000, **options)
 
 
 def _check_vocab(model, tokenizer) -> None:
@@ -417,7 +419,7 @@ def train(data, output_dir, *, preset: str | None = None, model=None, tokenizer=
     max_enc = min(max_encoder_length, int(getattr(model.config, "max_encoder_length", 1024)))
     max_dec = min(max_decoder_length, int(getattr(model.config, "max_decoder_length", 512)))
 
-    prepared = _prepare(rows, tokenizer, model, "train", max_enc, max_dec)
+    prepared = _prepare(rows, tokenizer, model, "train", max_enc, max_dec, cache_dir=Path(output_dir) / "prepared")
     eval_prepared = _prepare(eval_rows, tokenizer, model, "validation", max_enc, max_dec, max_eval_samples) \
         if eval_rows else None
     data_info = {"source": desc, "train_rows": prepared.total, "train_kept": prepared.kept,
