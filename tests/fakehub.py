@@ -264,6 +264,12 @@ class FakeHub:
             import huggingface_hub.hf_api as hf_api
 
             setattr_(hf_api.api, "endpoint", self.url)
+            try:  # transformers keeps its own shared HfApi, built on first use: drop it so it is rebuilt here
+                import transformers.utils.hub as th
+            except ImportError:
+                th = None
+            if th is not None:
+                setattr_(th, "_hf_api", None)
             setattr_(hc, "ENDPOINT", self.url)
             setattr_(hc, "HUGGINGFACE_CO_URL_TEMPLATE", self.url + "/{repo_id}/resolve/{revision}/{filename}")
             setattr_(hc, "HF_URL_HOSTS", frozenset(hc.HF_URL_HOSTS | {host}))

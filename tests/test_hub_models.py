@@ -33,20 +33,6 @@ QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text A
 GEN = dict(max_new_tokens=16, constrained=False, return_text=True)
 
 
-@pytest.fixture
-def hub(fake_hub, monkeypatch):
-    """``fake_hub`` + the shared ``HfApi`` instances pointed at it too. ``transformers.utils.hub.hf_api()`` (used
-    e.g. by AutoTokenizer to list ``additional_chat_templates``) and ``huggingface_hub.hf_api.api`` keep the endpoint
-    of the moment they were created: an earlier test's fake Hub, long closed (5 retries with backoff per call,
-    ~45 s). Reported to the owner of tests/fakehub.py; ``FakeHub.patched()`` is the right place for this."""
-    import huggingface_hub.hf_api as hf_api
-    import transformers.utils.hub as tf_hub
-
-    monkeypatch.setattr(hf_api.api, "endpoint", fake_hub.url)
-    monkeypatch.setattr(tf_hub, "_hf_api", None, raising=False)
-    return fake_hub
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("hub") / "needle-tiny"
@@ -100,12 +86,12 @@ def test_folder_kind_detection(model_dir, adapter_dir, dataset_dir, tmp_path):
     assert cli_main(["push", str(tmp_path), "--repo-id", "Org/x"]) == 2
 
 
-def test_push_model_adapter_dataset_and_load_back_online_then_offline(hub, model_dir, adapter_dir, dataset_dir,
+def test_push_model_adapter_dataset_and_load_back_online_then_offline(fake_hub, model_dir, adapter_dir, dataset_dir,
                                                                       tmp_path, capsys):
     # --- model folder
     assert _push(model_dir, "Org/needle-tiny") == 0
     assert "pushed model folder" in capsys.readouterr().out
-    files = hub.files("Org/needle-tiny")
+    files = fake_hub.files("Org/needle-tiny")
     assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "README.md",
             "configuration_needle.py", "modeling_needle.py", "pipeline_tool_calling.py", "tools.py",
             "constrained.py"} <= set(files)
@@ -118,7 +104,7 @@ def test_push_model_adapter_dataset_and_load_back_online_then_offline(hub, model
 
     # --- adapter folder (its adapter_config.json names the local base: --base-model-id publishes the Hub id)
     assert _push(adapter_dir, "Org/needle-tiny-tools-lora", "--base-model-id", "Org/needle-tiny") == 0
-    files = hub.files("Org/needle-tiny-tools-lora")
+    files = fake_hub.files("Org/needle-tiny-tools-lora")
     assert {"adapter_config.json", "adapter_model.safetensors", "tools.json", "README.md"} <= set(files)
     assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] == "Org/needle-tiny"
     assert json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"] == str(model_dir)
@@ -135,14 +121,14 @@ def test_push_model_adapter_dataset_and_load_back_online_then_offline(hub, model
     result = finetune_lora(make_rows(HOME, 4, seed=3), "Org/needle-tiny", tmp_path / "home-lora", epochs=1,
                            val_per_tool=1, test_per_tool=1, max_new_tokens=8, push_to_hub=True,
                            base_model_id="Org/needle-tiny", progress=False)
-    files = hub.files(f"{hub.user}/home-lora")
+    files = fake_hub.files(f"{fake_hub.user}/home-lora")
     assert {"adapter_config.json", "adapter_model.safetensors", "tools.json", "README.md"} <= set(files)
     assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] == "Org/needle-tiny"
-    assert result.commit_url and f"{hub.user}/home-lora" in result.commit_url
+    assert result.commit_url and f"{fake_hub.user}/home-lora" in result.commit_url
 
     # --- dataset folder
     assert _push(dataset_dir, "Org/home-data") == 0
-    assert any(p.startswith("data/") and p.endswith(".parquet") for p in hub.files("Org/home-data", "dataset"))
+    assert any(p.startswith("data/") and p.endswith(".parquet") for p in fake_hub.files("Org/home-data", "dataset"))
     import datasets
 
     local_ds, remote_ds = datasets.load_dataset(str(dataset_dir)), datasets.load_dataset("Org/home-data")
@@ -218,7 +204,7 @@ def _check_offline(hf_home: Path, tmp_path: Path, expected: dict) -> None:
     assert out["missing"] == "OSError"
 
 
-def test_push_repairs_a_model_folder_without_remote_code(hub, model_dir, tmp_path, caplog):
+def test_push_repairs_a_model_folder_without_remote_code(fake_hub, model_dir, tmp_path, caplog):
     plain = tmp_path / "plain"
     AutoModelForSeq2SeqLM.from_pretrained(model_dir).save_pretrained(plain)  # no auto_map, pipeline, remote code
     tiny_tokenizer().save_pretrained(plain)
@@ -227,7 +213,7 @@ def test_push_repairs_a_model_folder_without_remote_code(hub, model_dir, tmp_pat
     (plain / "checkpoint-5" / "optimizer.pt").write_bytes(b"x")
     assert _push(plain, "Org/plain") == 0
     assert "pushing a repaired copy" in caplog.text
-    files = hub.files("Org/plain")
+    files = fake_hub.files("Org/plain")
     config = json.loads(files["config.json"])
     assert "tool-calling" in config["custom_pipelines"] and "AutoModelForSeq2SeqLM" in config["auto_map"]
     assert {"modeling_needle.py", "pipeline_tool_calling.py", "README.md"} <= set(files)
