@@ -265,7 +265,6 @@ def prepare_rows(rows: Iterable[dict], tokenizer, max_decoder_length: int = 512,
     return result
 
 
-# ---------------------------------------------------------------------------------------------- pretraining
 # bump when prepare_rows' output changes for the same input, so old caches are not reused
 FEATURES_VERSION = 1
 
@@ -302,7 +301,7 @@ def prepare_rows_cached(rows: Iterable[dict], tokenizer, cache_dir, name: str = 
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir))
     result.dataset.save_to_disk(str(tmp / "dataset"))
-    stats = {k: v for k, v in dataclasses.asdict(result).items() if k != "dataset"}
+    stats = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "dataset"}
     (tmp / "prepared.json").write_text(json.dumps(stats))
     for old in Path(cache_dir).glob(f"{name}-*"):
         shutil.rmtree(old, ignore_errors=True)
@@ -313,6 +312,7 @@ def prepare_rows_cached(rows: Iterable[dict], tokenizer, cache_dir, name: str = 
     return result
 
 
+# ---------------------------------------------------------------------------------------------- pretraining
 def prepare_pretraining_texts(texts: Iterable[str], tokenizer, max_encoder_length: int = 256,
                               max_decoder_length: int = 128, min_tokens: int = 8,
                               show_progress: bool = False) -> PreparedData:
