@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces the default model shipped in needle_hf/models/needle-micro (recipe and results: benchmarks/default_model.md).
 # CPU only, 2 cores: phase 1 ~1 hour (3150 steps of batch 16 from scratch), phase 2 ~2 hours (continued training
-# on 3x the data with the call/no-call decision token up-weighted).
+# on 3x the data with the call/no-call decision token up-weighted), phase 3 ~1.7 hours (continued on data of the
+# improved generator: fresh names / messages, general-knowledge no-call questions).
+# Phases 1 and 2 generated their data with the generator as of commit 6d33e27 (git checkout it to get the exact
+# same rows); phase 3 with the generator of commit 8692ff8 and later.
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"
@@ -36,7 +39,14 @@ needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 12000 & pid=$!
 until [ -f "$OUT/model2/checkpoint-7750/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
 kill $pid; wait $pid || true
 needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 8200 --resume
-# the no-call threshold fitted on validation rows gave no gain (0.813 -> 0.815 decision accuracy): shipped with 0
-needle-hf calibrate --model "$OUT/model2" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
-needle-hf eval --model "$OUT/model2" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
-needle-hf eval --model "$OUT/model2" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
+# phase 3: 100k rows of the improved generator with more no-call rows, added to the phase-2 train split (evaluation
+# splits unchanged again); 8,500 more steps from the phase-2 model at a lower peak lr
+needle-hf generate-data --out "$OUT/extra3.jsonl" --num-samples 100000 --seed 2 --no-progress \
+    --mix single=0.45,single_tool=0.1,parallel=0.17,none=0.28
+needle-hf split-data "$OUT/extra3.jsonl" --extend "$OUT/extended" --out "$OUT/extended3"
+needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3" --lr 1.5e-3 --decision-weight 5 \
+    --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 2000 \
+    --max-eval-samples 200 --group-by-length --seed 2 --max-steps 8500
+needle-hf calibrate --model "$OUT/model3" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
+needle-hf eval --model "$OUT/model3" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
+needle-hf eval --model "$OUT/model3" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
