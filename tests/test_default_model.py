@@ -20,15 +20,14 @@ TOOLS = json.loads((Path(__file__).resolve().parents[1] / "examples" / "tools.js
 EXAMPLES = [
     ("What's the weather like in Paris today?", [{"name": "get_weather", "arguments": {"location": "Paris"}}]),
     ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
+    ("Who painted the Mona Lisa?", []),  # an unrelated request: no call
 ]
-# The shipped CPU-trained model still gets these wrong (benchmarks/default_model.md: no-call recall ~16-19%; the
-# message comes out as recipient "Ana", message "running late"); strict, so that a better model makes the suite say so.
+# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): it answers [] (no call);
+# strict, so that a better model makes the suite say so.
 KNOWN_GAPS = [
     pytest.param("Text Anna that I'm running late",
                  [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],
-                 marks=pytest.mark.xfail(strict=True, reason="default model: message-style request wrong")),
-    pytest.param("Who painted the Mona Lisa?", [],
-                 marks=pytest.mark.xfail(strict=True, reason="default model: calls a tool when none fits")),
+                 marks=pytest.mark.xfail(strict=True, reason="default model: answers [] to this message request")),
 ]
 
 
