@@ -34,7 +34,9 @@ def _common(p: argparse.ArgumentParser, *, lr_help: str) -> None:
     g = p.add_argument_group("run")
     g.add_argument("--output-dir", required=True, metavar="DIR",
                    help="checkpoints (DIR/checkpoint-N) and the final model folder")
-    g.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output-dir")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint in --output-dir (train reuses the tokenised data kept in "
+                   "OUTPUT_DIR/prepared when rows, tokenizer and length limits are unchanged)")
     g.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (default: --epochs)")
     g.add_argument("--epochs", type=float, default=None, help="training epochs")
     g.add_argument("--batch-size", type=int, default=16, help="examples per device per step (default 16)")
