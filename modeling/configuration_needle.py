@@ -46,7 +46,7 @@ class NeedleConfig(PreTrainedConfig):
     """
 
     model_type = "needle"
-    keys_to_ignore_at_inference = ["past_key_values"]
+    keys_to_ignore_at_inference = ["past_key_values", "cache"]  # the KV cache's name before / since transformers 5.24
     attribute_map = {"hidden_size": "d_model", "num_hidden_layers": "encoder_layers"}
 
     def __init__(

@@ -13,7 +13,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from needle_hf import NeedleConfig, NeedleForConditionalGeneration
-from needle_hf.modeling.modeling_needle import NeedleRMSNorm, NeedleRotary
+from needle_hf.modeling.modeling_needle import CACHE_FIELD, NeedleRMSNorm, NeedleRotary
 
 from .conftest import TINY, tiny_model
 from .helpers_v1 import v1_tree_from_model
@@ -106,6 +106,14 @@ def test_cached_and_uncached_greedy_generation_agree(tiny):
     uncached = tiny.generate(input_ids=ids, attention_mask=(ids != 0).long(), use_cache=False, **kw)
     assert cached.shape == (2, 17) and torch.equal(cached, uncached)
     assert (cached[:, 0] == 1).all()  # decoder starts with EOS
+    # and the logits generate() saw at each step equal one full forward over the generated prefix: a cache handed
+    # over under a name the model ignores (transformers 5.24 renamed it) makes cached and uncached decoding agree,
+    # both on garbage
+    mask = (ids != 0).long()
+    out = tiny.generate(input_ids=ids, attention_mask=mask, output_logits=True, return_dict_in_generate=True, **kw)
+    with torch.no_grad():
+        full = tiny(input_ids=ids, attention_mask=mask, decoder_input_ids=out.sequences[:, :-1], use_cache=False).logits
+    assert (torch.stack(out.logits, 1) - full).abs().max() < 1e-4
 
 
 def test_cross_attention_kv_computed_once_per_generate(tiny):
@@ -122,13 +130,14 @@ def test_step_by_step_cached_logits_match_full_forward(tiny):
     dec = torch.randint(6, TINY["vocab_size"], (1, 6))
     full = tiny(input_ids=ids, decoder_input_ids=dec, use_cache=False).logits
     enc = tiny.get_encoder()(input_ids=ids)
-    past, steps = None, []
-    for t in range(dec.shape[1]):
-        out = tiny(encoder_outputs=enc, attention_mask=torch.ones_like(ids), decoder_input_ids=dec[:, t:t + 1],
-                   past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        steps.append(out.logits)
-    assert (torch.cat(steps, 1) - full).abs().max() < 1e-5
+    for name in ("past_key_values", "cache"):  # the cache's name before / since transformers 5.24: both accepted
+        past, steps = None, []
+        for t in range(dec.shape[1]):
+            out = tiny(encoder_outputs=enc, attention_mask=torch.ones_like(ids), decoder_input_ids=dec[:, t:t + 1],
+                       use_cache=True, **{name: past})
+            past = getattr(out, CACHE_FIELD)
+            steps.append(out.logits)
+        assert (torch.cat(steps, 1) - full).abs().max() < 1e-5, name
 
 
 def test_beam_search_and_sampling_run(tiny):

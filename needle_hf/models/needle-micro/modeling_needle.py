@@ -18,6 +18,10 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2
 
 from .configuration_needle import NeedleConfig
 
+# transformers >= 5.24 calls the KV cache `cache` (generate passes `cache=`, outputs have a `cache` field); earlier
+# versions `past_key_values`. Accept both on input, write the field this version's outputs have.
+CACHE_FIELD = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
+
 try:  # transformers 5: init helpers skip tensors that from_pretrained already loaded
     from transformers import initialization as init
 except ImportError:  # transformers 4.x: _init_weights only runs on modules with missing weights
@@ -321,7 +325,8 @@ class NeedleModel(NeedlePreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, inputs_embeds=None, use_cache=None, return_dict=True,
-                **kwargs):
+                cache=None, **kwargs):
+        past_key_values = cache if cache is not None else past_key_values
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                                            inputs_embeds=inputs_embeds)
@@ -336,8 +341,8 @@ class NeedleModel(NeedlePreTrainedModel):
             past_key_values = None
         hidden = self.decoder(decoder_input_ids, encoder_outputs.last_hidden_state, encoder_attention_mask=attention_mask,
                               attention_mask=decoder_attention_mask, past_key_values=past_key_values)
-        return Seq2SeqModelOutput(last_hidden_state=hidden, past_key_values=past_key_values,
-                                  encoder_last_hidden_state=encoder_outputs.last_hidden_state)
+        return Seq2SeqModelOutput(last_hidden_state=hidden, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+                                  **{CACHE_FIELD: past_key_values})
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
@@ -379,7 +384,8 @@ class NeedleForConditionalGeneration(NeedlePreTrainedModel, GenerationMixin):
 
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, inputs_embeds=None, labels=None, use_cache=None,
-                return_dict=True, **kwargs):
+                return_dict=True, cache=None, **kwargs):
+        past_key_values = cache if cache is not None else past_key_values
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id,
                                                    self.config.decoder_start_token_id)
@@ -392,8 +398,8 @@ class NeedleForConditionalGeneration(NeedlePreTrainedModel, GenerationMixin):
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
-        return Seq2SeqLMOutput(loss=loss, logits=logits, past_key_values=out.past_key_values,
-                               encoder_last_hidden_state=out.encoder_last_hidden_state)
+        return Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=out.encoder_last_hidden_state,
+                               **{CACHE_FIELD: getattr(out, CACHE_FIELD)})
 
 
 __all__ = ["NeedleForConditionalGeneration", "NeedleModel", "NeedlePreTrainedModel"]
