@@ -22,12 +22,12 @@ EXAMPLES = [
     ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
     ("Who painted the Mona Lisa?", []),  # an unrelated request: no call
 ]
-# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): it answers [] (no call);
+# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): the right call, but recipient "Ana";
 # strict, so that a better model makes the suite say so.
 KNOWN_GAPS = [
     pytest.param("Text Anna that I'm running late",
                  [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],
-                 marks=pytest.mark.xfail(strict=True, reason="default model: answers [] to this message request")),
+                 marks=pytest.mark.xfail(strict=True, reason="default model: writes recipient \"Ana\"")),
 ]
 
 

@@ -2,9 +2,10 @@
 # Reproduces the default model shipped in needle_hf/models/needle-micro (recipe and results: benchmarks/default_model.md).
 # CPU only, 2 cores: phase 1 ~1 hour (3150 steps of batch 16 from scratch), phase 2 ~2 hours (continued training
 # on 3x the data with the call/no-call decision token up-weighted), phase 3 ~1.7 hours (continued on data of the
-# improved generator: fresh names / messages, general-knowledge no-call questions).
+# improved generator: fresh names / messages, general-knowledge no-call questions), phase 4 ~1 hour (continued on
+# fresh rows of the same generator, more parallel calls, with a long decay).
 # Phases 1 and 2 generated their data with the generator as of commit 6d33e27 (git checkout it to get the exact
-# same rows); phase 3 with the generator of commit 8692ff8 and later.
+# same rows); phases 3 and 4 with the generator of commit 8692ff8 and later.
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"
@@ -47,6 +48,20 @@ needle-hf split-data "$OUT/extra3.jsonl" --extend "$OUT/extended" --out "$OUT/ex
 needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3" --lr 1.5e-3 --decision-weight 5 \
     --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 2000 \
     --max-eval-samples 200 --group-by-length --seed 2 --max-steps 8500
-needle-hf calibrate --model "$OUT/model3" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
-needle-hf eval --model "$OUT/model3" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
-needle-hf eval --model "$OUT/model3" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
+# phase 4: 150k fresh rows (seed 3, a larger share of parallel calls), added to the phase-1 dataset's train split (its
+# 57,600 older rows stay as replay; evaluation splits unchanged); 4,500 steps from the phase-3 model at lr 1e-3 with a
+# 30% cosine decay (the call / no-call decision settles in the decay). Planned as 6,000 steps; stopped at
+# checkpoint-500 and resumed with 4,500 to fit the session, as in phases 1 and 2.
+needle-hf generate-data --out "$OUT/extra4.jsonl" --num-samples 150000 --seed 3 --no-progress \
+    --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
+needle-hf split-data "$OUT/extra4.jsonl" --extend "$OUT/dataset" --out "$OUT/extended4"
+PHASE4=(--model "$OUT/model3" --output-dir "$OUT/model4" --lr 1e-3 --decay 0.3 --decision-weight 5
+        --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 2000
+        --max-eval-samples 200 --group-by-length --seed 3)
+needle-hf train "$OUT/extended4" "${PHASE4[@]}" --max-steps 6000 & pid=$!
+until [ -f "$OUT/model4/checkpoint-500/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
+kill $pid; wait $pid || true
+needle-hf train "$OUT/extended4" "${PHASE4[@]}" --max-steps 4500 --resume
+needle-hf calibrate --model "$OUT/model4" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
+needle-hf eval --model "$OUT/model4" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
+needle-hf eval --model "$OUT/model4" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
