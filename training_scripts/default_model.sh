@@ -9,6 +9,17 @@
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"
+
+# train DATA with a PLANNED-step schedule until OUTPUT_DIR/checkpoint-STOP exists, then resume with a FINAL-step
+# schedule so the WSD decay still runs at the end (how phases 1, 2 and 4 fitted their sessions' time).
+train_stop_resume() {
+    local data=$1 output_dir=$2 planned=$3 stop=$4 final=$5; shift 5
+    needle-hf train "$data" --output-dir "$output_dir" "$@" --max-steps "$planned" & local pid=$!
+    until [ -f "$output_dir/checkpoint-$stop/trainer_state.json" ]; do sleep 10; kill -0 "$pid"; done
+    kill "$pid"; wait "$pid" || true
+    needle-hf train "$data" --output-dir "$output_dir" "$@" --max-steps "$final" --resume
+}
+
 needle-hf generate-data --out "$OUT/data.jsonl" --num-samples 80000 --seed 0 --no-progress
 needle-hf split-data "$OUT/data.jsonl" --out "$OUT/dataset" --seed 0
 python - "$OUT" <<'PY'
@@ -20,26 +31,19 @@ with open(f"{out}/train_sample.jsonl", "w") as f:
         f.write(json.dumps(dict(row), ensure_ascii=False) + "\n")
 PY
 needle-hf tokenize --data "$OUT/train_sample.jsonl" --out "$OUT/tokenizer" --vocab-size 8192
-COMMON=(--preset needle-micro --tokenizer "$OUT/tokenizer" --output-dir "$OUT/model" --batch-size 16 --bf16 --use-cpu
-        --threads 2 --save-steps 250 --logging-steps 25 --eval-steps 500 --max-eval-samples 200 --group-by-length --seed 0)
-# phase 1: a 4000-step schedule, stopped once checkpoint-3000 is written (the session's time budget ran out)
-needle-hf train "$OUT/dataset" "${COMMON[@]}" --max-steps 4000 & pid=$!
-until [ -f "$OUT/model/checkpoint-3000/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
-kill $pid; wait $pid || true
-# phase 2: resume with a 3150-step schedule, so the WSD decay (the last ~5%) runs at the end
-needle-hf train "$OUT/dataset" "${COMMON[@]}" --max-steps 3150 --resume
+# phase 1: a 4000-step schedule, stopped once checkpoint-3000 is written (the session's time budget ran out), resumed
+# with a 3150-step schedule so the WSD decay (the last ~5%) runs at the end
+train_stop_resume "$OUT/dataset" "$OUT/model" 4000 3000 3150 --preset needle-micro --tokenizer "$OUT/tokenizer" \
+    --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 25 --eval-steps 500 \
+    --max-eval-samples 200 --group-by-length --seed 0
 # phase 2: 150k more rows (another seed) added to train; rows offering a held-out tool name are dropped, so the
 # evaluation splits stay exactly those of phase 1
 needle-hf generate-data --out "$OUT/extra.jsonl" --num-samples 150000 --seed 1 --no-progress
 needle-hf split-data "$OUT/extra.jsonl" --extend "$OUT/dataset" --out "$OUT/extended"
-PHASE2=(--model "$OUT/model" --output-dir "$OUT/model2" --lr 2e-3 --decision-weight 5
-        --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 1000
-        --max-eval-samples 200 --group-by-length --seed 1)
 # a 12000-step schedule, stopped at checkpoint-7750 (time budget), resumed with a shorter one so the decay runs
-needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 12000 & pid=$!
-until [ -f "$OUT/model2/checkpoint-7750/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
-kill $pid; wait $pid || true
-needle-hf train "$OUT/extended" "${PHASE2[@]}" --max-steps 8200 --resume
+train_stop_resume "$OUT/extended" "$OUT/model2" 12000 7750 8200 --model "$OUT/model" --lr 2e-3 --decision-weight 5 \
+    --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 1000 \
+    --max-eval-samples 200 --group-by-length --seed 1
 # phase 3: 100k rows of the improved generator with more no-call rows, added to the phase-2 train split (evaluation
 # splits unchanged again); 8,500 more steps from the phase-2 model at a lower peak lr
 needle-hf generate-data --out "$OUT/extra3.jsonl" --num-samples 100000 --seed 2 --no-progress \
@@ -55,13 +59,9 @@ needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3
 needle-hf generate-data --out "$OUT/extra4.jsonl" --num-samples 150000 --seed 3 --no-progress \
     --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
 needle-hf split-data "$OUT/extra4.jsonl" --extend "$OUT/dataset" --out "$OUT/extended4"
-PHASE4=(--model "$OUT/model3" --output-dir "$OUT/model4" --lr 1e-3 --decay 0.3 --decision-weight 5
-        --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 2000
-        --max-eval-samples 200 --group-by-length --seed 3)
-needle-hf train "$OUT/extended4" "${PHASE4[@]}" --max-steps 6000 & pid=$!
-until [ -f "$OUT/model4/checkpoint-500/trainer_state.json" ]; do sleep 10; kill -0 $pid; done
-kill $pid; wait $pid || true
-needle-hf train "$OUT/extended4" "${PHASE4[@]}" --max-steps 4500 --resume
+train_stop_resume "$OUT/extended4" "$OUT/model4" 6000 500 4500 --model "$OUT/model3" --lr 1e-3 --decay 0.3 \
+    --decision-weight 5 --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 \
+    --eval-steps 2000 --max-eval-samples 200 --group-by-length --seed 3
 needle-hf calibrate --model "$OUT/model4" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
 needle-hf eval --model "$OUT/model4" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
 needle-hf eval --model "$OUT/model4" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
