@@ -22,8 +22,8 @@ EXAMPLES = [
     ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
     ("Who painted the Mona Lisa?", []),  # an unrelated request: no call
 ]
-# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): the right call, but recipient "Ana";
-# strict, so that a better model makes the suite say so.
+# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): the right call, but with
+# recipient "Ana"; strict, so that a better model makes the suite say so.
 KNOWN_GAPS = [
     pytest.param("Text Anna that I'm running late",
                  [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],

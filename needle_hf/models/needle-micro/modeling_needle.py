@@ -385,13 +385,13 @@ class NeedleForConditionalGeneration(NeedlePreTrainedModel, GenerationMixin):
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, inputs_embeds=None, labels=None, use_cache=None,
                 return_dict=True, cache=None, **kwargs):
-        past_key_values = cache if cache is not None else past_key_values
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id,
                                                    self.config.decoder_start_token_id)
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
                          decoder_attention_mask=decoder_attention_mask, encoder_outputs=encoder_outputs,
-                         past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache)
+                         past_key_values=past_key_values, cache=cache, inputs_embeds=inputs_embeds,
+                         use_cache=use_cache)
         # Tied output, no d_model**-0.5 rescale, logits in fp32 even under autocast.
         with torch.autocast(device_type=out.last_hidden_state.device.type, enabled=False):
             logits = F.linear(out.last_hidden_state.float(), self.lm_head.weight.float())
