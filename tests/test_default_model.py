@@ -21,13 +21,8 @@ EXAMPLES = [
     ("What's the weather like in Paris today?", [{"name": "get_weather", "arguments": {"location": "Paris"}}]),
     ("Set a timer for 10 minutes", [{"name": "set_timer", "arguments": {"minutes": 10}}]),
     ("Who painted the Mona Lisa?", []),  # an unrelated request: no call
-]
-# The shipped CPU-trained model still gets this one wrong (benchmarks/default_model.md): the right call, but with
-# recipient "Ana"; strict, so that a better model makes the suite say so.
-KNOWN_GAPS = [
-    pytest.param("Text Anna that I'm running late",
-                 [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}],
-                 marks=pytest.mark.xfail(strict=True, reason="default model: writes recipient \"Ana\"")),
+    ("Text Anna that I'm running late",  # a name to copy, not recall (phase 4 wrote "Ana")
+     [{"name": "send_message", "arguments": {"recipient": "Anna", "message": "I'm running late"}}]),
 ]
 
 
@@ -50,7 +45,7 @@ def test_loads_with_auto_class():
     assert isinstance(model, NeedleForConditionalGeneration)
 
 
-@pytest.mark.parametrize("query, expected", EXAMPLES + KNOWN_GAPS)
+@pytest.mark.parametrize("query, expected", EXAMPLES)
 def test_answers_fixed_examples(pipe, query, expected):
     assert pipe(query, tools=TOOLS) == expected
 
