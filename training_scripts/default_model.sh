@@ -6,7 +6,7 @@
 # fresh rows of the same generator, more parallel calls, with a long decay), phase 5 ~1.2 hours (phase 4 again,
 # another seed, a 40% decay).
 # Phases 1 and 2 generated their data with the generator as of commit 6d33e27 (git checkout it to get the exact
-# same rows); phases 3 and 4 with the generator of commit 8692ff8 and later.
+# same rows); phases 3-5 with the generator of commit 8692ff8 and later.
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"
@@ -50,9 +50,10 @@ train_stop_resume "$OUT/extended" "$OUT/model2" 12000 7750 8200 --model "$OUT/mo
 needle-hf generate-data --out "$OUT/extra3.jsonl" --num-samples 100000 --seed 2 --no-progress \
     --mix single=0.45,single_tool=0.1,parallel=0.17,none=0.28
 needle-hf split-data "$OUT/extra3.jsonl" --extend "$OUT/extended" --out "$OUT/extended3"
-needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3" --lr 1.5e-3 --decision-weight 5 \
-    --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 --eval-steps 2000 \
-    --max-eval-samples 200 --group-by-length --seed 2 --max-steps 8500
+CONTINUED=(--decision-weight 5 --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50
+           --eval-steps 2000 --max-eval-samples 200 --group-by-length)  # the flags phases 3-5 share
+needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3" --lr 1.5e-3 "${CONTINUED[@]}" \
+    --seed 2 --max-steps 8500
 # phase 4: 150k fresh rows (seed 3, a larger share of parallel calls), added to the phase-1 dataset's train split (its
 # 57,600 older rows stay as replay; evaluation splits unchanged); 4,500 steps from the phase-3 model at lr 1e-3 with a
 # 30% cosine decay (the call / no-call decision settles in the decay). Planned as 6,000 steps; stopped at
@@ -61,16 +62,14 @@ needle-hf generate-data --out "$OUT/extra4.jsonl" --num-samples 150000 --seed 3 
     --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
 needle-hf split-data "$OUT/extra4.jsonl" --extend "$OUT/dataset" --out "$OUT/extended4"
 train_stop_resume "$OUT/extended4" "$OUT/model4" 6000 500 4500 --model "$OUT/model3" --lr 1e-3 --decay 0.3 \
-    --decision-weight 5 --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 \
-    --eval-steps 2000 --max-eval-samples 200 --group-by-length --seed 3
+    "${CONTINUED[@]}" --seed 3
 # phase 5: the same again with another seed: 150k fresh rows (seed 4) added to the phase-1 train split (evaluation
 # splits unchanged); 5,500 steps from the phase-4 model at lr 8e-4 with a 40% decay, in one run (~71 min)
 needle-hf generate-data --out "$OUT/extra5.jsonl" --num-samples 150000 --seed 4 --no-progress \
     --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
 needle-hf split-data "$OUT/extra5.jsonl" --extend "$OUT/dataset" --out "$OUT/extended5"
 needle-hf train "$OUT/extended5" --model "$OUT/model4" --output-dir "$OUT/model5" --lr 8e-4 --decay 0.4 \
-    --decision-weight 5 --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50 \
-    --eval-steps 2000 --max-eval-samples 200 --group-by-length --seed 4 --max-steps 5500
+    "${CONTINUED[@]}" --seed 4 --max-steps 5500
 needle-hf calibrate --model "$OUT/model5" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
 needle-hf eval --model "$OUT/model5" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
 needle-hf eval --model "$OUT/model5" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"
