@@ -1,9 +1,12 @@
-"""Evaluate a trained Needle model on the offline generator's held-out splits and write benchmarks/default_model.md.
+"""Evaluate a trained Needle model on the offline generator's held-out splits; writes benchmarks/default_model_tables.md
+and benchmarks/default_model_eval.json (every report, with a sample of failures).
 
     python benchmarks/default_model.py --model needle_hf/models/needle-micro --data runs/default/dataset --limit 300
 
 Rows: `test` (tools seen in training) and `test_unseen_tools` (tool names never in train); modes: constrained
-decoding (the default), unconstrained, and constrained with INT4 fake-quantised attention projections.
+decoding without copy mode, `copy` (constrained, free-text string arguments copied from the request), unconstrained,
+constrained with INT4 fake-quantised attention projections, without (`int4`) and with copy mode (`int4_copy`), and
+copy mode with 4-beam search (`copy_beams4`, 4x the decoding cost).
 """
 from __future__ import annotations
 
@@ -25,11 +28,17 @@ KEYS = ("exact_match", "json_parse_rate", "name_f1", "call_f1", "argument_accura
         "no_call_precision", "no_call_recall")
 
 
+MODES = ("constrained", "copy", "unconstrained", "int4", "int4_copy", "copy_beams4")
+
+
 def run(model, tokenizer, rows, mode: str, batch_size: int) -> dict:
-    if mode == "int4":
+    copy = mode in ("copy", "int4_copy", "copy_beams4")
+    beams = 4 if mode == "copy_beams4" else 1
+    if mode.startswith("int4"):
         with fake_quant(model, bits=4):
-            return evaluate_rows(model, tokenizer, rows, constrained=True, batch_size=batch_size)
-    return evaluate_rows(model, tokenizer, rows, constrained=(mode == "constrained"), batch_size=batch_size)
+            return evaluate_rows(model, tokenizer, rows, constrained=True, copy_strings=copy, batch_size=batch_size)
+    return evaluate_rows(model, tokenizer, rows, constrained=(mode != "unconstrained"), copy_strings=copy,
+                         num_beams=beams, batch_size=batch_size)
 
 
 def main() -> None:
@@ -38,7 +47,7 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="dataset folder with test and test_unseen_tools splits")
     ap.add_argument("--limit", type=int, default=300, help="rows per split")
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--modes", nargs="+", default=["constrained", "unconstrained", "int4"])
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     ap.add_argument("--out", default="benchmarks/default_model_eval.json")
     args = ap.parse_args()
 
@@ -66,8 +75,9 @@ def main() -> None:
               f"({torch.get_num_threads()} threads), torch {torch.__version__}.\n"
               f"Command: `python benchmarks/default_model.py --model {args.model} --data {args.data} "
               f"--limit {args.limit}`\n")
-    per_category = "\n\n".join(f"### {split}, constrained\n\n{metrics_table(results[(split, 'constrained')])}"
-                               for split in ("test", "test_unseen_tools") if (split, "constrained") in results)
+    per_category = "\n\n".join(f"### {split}, {mode}\n\n{metrics_table(results[(split, mode)])}"
+                               for split in ("test", "test_unseen_tools") for mode in ("constrained", "copy")
+                               if (split, mode) in results)
     Path("benchmarks/default_model_tables.md").write_text(header + "\n" + "\n".join(lines) + "\n\n"
                                                           + per_category + "\n")
     print("\n".join(lines))

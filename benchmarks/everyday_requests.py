@@ -3,6 +3,8 @@ tool, and does it leave unrelated requests alone?
 
     python benchmarks/everyday_requests.py --model needle_hf/models/needle-micro [--model OTHER ...]
 
+Each model runs twice: constrained decoding without and with copy mode (`copy_strings`).
+
 The requests below were written by hand for this probe and must never be fed to training. The offline generator has
 questions and small talk of similar forms ("who wrote ...?", "why do ...?") but none of these items; "Tell me a joke"
 is one of its general-knowledge templates. Writes benchmarks/everyday_requests.md (one table row per model, then every answer of the first model).
@@ -65,16 +67,21 @@ def main() -> None:
     rows, answers = [], {}
     for name in args.model:
         pipe = load_pipeline(name)
-        preds = [json.dumps(pipe(q, tools=TOOLS)) for q in queries]
-        answers.setdefault("first", (name, preds))
-        calls = score_tool_calls(preds[:len(CALLS)], refs[:len(CALLS)], breakdown=False)
-        unrelated = sum(p == "[]" for p in preds[len(CALLS):])
-        rows.append(f"| {name} | {calls['exact_match']:.3f} ({round(calls['exact_match'] * len(CALLS))}/{len(CALLS)}) "
-                    f"| {unrelated / len(UNRELATED):.3f} ({unrelated}/{len(UNRELATED)}) |")
-        print(rows[-1], flush=True)
+        default_copy = bool(getattr(pipe.model.config, "copy_strings", False))
+        for copy in (False, True):
+            preds = [json.dumps(pipe(q, tools=TOOLS, copy_strings=copy)) for q in queries]
+            if copy == default_copy:
+                answers.setdefault("first", (name, copy, preds))
+            calls = score_tool_calls(preds[:len(CALLS)], refs[:len(CALLS)], breakdown=False)
+            unrelated = sum(p == "[]" for p in preds[len(CALLS):])
+            mode = "copy mode" if copy else "no copy mode"
+            rows.append(f"| {name} | {mode}{' (its default)' if copy == default_copy else ''} | "
+                        f"{calls['exact_match']:.3f} ({round(calls['exact_match'] * len(CALLS))}/{len(CALLS)}) "
+                        f"| {unrelated / len(UNRELATED):.3f} ({unrelated}/{len(UNRELATED)}) |")
+            print(rows[-1], flush=True)
     cpu = subprocess.run("lscpu | grep 'Model name' | cut -d: -f2", shell=True, capture_output=True,
                          text=True).stdout.strip()
-    name, preds = answers["first"]
+    name, copy, preds = answers["first"]
     lines = [
         "# Everyday requests, the README's three example tools", "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu or platform.processor()}, torch "
@@ -82,9 +89,12 @@ def main() -> None:
         + " ".join(f"--model {m}" for m in args.model) + "`", "",
         f"{len(CALLS)} requests that need one of `get_weather` / `set_timer` / `send_message`, and {len(UNRELATED)} "
         "that none of them serves (the right answer is `[]`). Hand-written for this probe, never used in training; "
-        "constrained decoding (the pipeline default).", "",
-        "| model | exact match, requests for a tool | `[]` for unrelated requests |", "|---|---|---|", *rows, "",
-        f"## Answers of {name}", "", "| request | expected | answer |", "|---|---|---|",
+        "constrained decoding (the pipeline default), without and with copy mode (free-text string arguments "
+        "copied from the request).", "",
+        "| model | decoding | exact match, requests for a tool | `[]` for unrelated requests |", "|---|---|---|---|",
+        *rows, "",
+        f"## Answers of {name} ({'copy mode' if copy else 'no copy mode'}, its default)", "",
+        "| request | expected | answer |", "|---|---|---|",
         *(f"| {q} | `{r}` | `{p}` {'✓' if json.loads(p) == json.loads(r) else '✗'} |"
           for q, r, p in zip(queries, refs, preds)), ""]
     Path(args.out).write_text("\n".join(lines))

@@ -43,6 +43,8 @@ class NeedleConfig(PreTrainedConfig):
             query from the tools in the encoder input).
         no_call_bias: added to the logit of the no-call answer `[]` at the first answer step, where the model decides
             between no call and a call (a decision threshold; `needle-hf calibrate` fits it on validation data).
+        copy_strings: the pipeline's default for copy mode in constrained decoding (free-text string arguments must
+            be words copied from the request, or ISO dates/times/short codes; see `constrained.answer_lark`).
     """
 
     model_type = "needle"
@@ -68,6 +70,7 @@ class NeedleConfig(PreTrainedConfig):
         tool_call_token_id: int = 4,
         tools_token_id: int = 5,
         no_call_bias: float = 0.0,
+        copy_strings: bool = False,
         use_cache: bool = True,
         pad_token_id: int = 0,
         eos_token_id: int = 1,
@@ -94,6 +97,7 @@ class NeedleConfig(PreTrainedConfig):
         self.tool_call_token_id = tool_call_token_id
         self.tools_token_id = tools_token_id
         self.no_call_bias = float(no_call_bias)
+        self.copy_strings = bool(copy_strings)
         self.use_cache = use_cache
         self._validate()
         # Token ids and tying go through super().__init__ so that transformers 4.x keeps them (hf-conventions §1).

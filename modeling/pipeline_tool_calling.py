@@ -93,8 +93,10 @@ class ToolCallingPipeline(Pipeline):
     """`pipe(query, tools=...)` -> `[{"name": ..., "arguments": {...}}, ...]`.
 
     Accepts one query or a list of queries; `tools` is one tool list for all queries or one list per query, in any
-    format `parse_tools` accepts. Options: `constrained` (default True), `max_new_tokens`, `return_text`,
-    `top_k_tools` (keep the k tools the retrieval head ranks best before decoding), `batch_size`.
+    format `parse_tools` accepts. Options: `constrained` (default True), `copy_strings` (copy mode of constrained
+    decoding: free-text string arguments are words copied from the request, or ISO dates/times/short codes; default
+    `config.copy_strings`), `max_new_tokens`, `return_text`, `top_k_tools` (keep the k tools the retrieval head ranks
+    best before decoding), `batch_size`.
     """
 
     _load_tokenizer = True
@@ -102,10 +104,10 @@ class ToolCallingPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
 
-    def _sanitize_parameters(self, tools=None, constrained=None, max_new_tokens=None, return_text=None,
-                             top_k_tools=None, streamer=None, **generate_kwargs):
-        preprocess = {k: v for k, v in dict(tools=tools, top_k_tools=top_k_tools, constrained=constrained).items()
-                      if v is not None}
+    def _sanitize_parameters(self, tools=None, constrained=None, copy_strings=None, max_new_tokens=None,
+                             return_text=None, top_k_tools=None, streamer=None, **generate_kwargs):
+        preprocess = {k: v for k, v in dict(tools=tools, top_k_tools=top_k_tools, constrained=constrained,
+                                            copy_strings=copy_strings).items() if v is not None}
         forward = dict(generate_kwargs)
         if max_new_tokens is not None:
             forward["max_new_tokens"] = max_new_tokens
@@ -135,8 +137,11 @@ class ToolCallingPipeline(Pipeline):
             results.extend(self.postprocess(outputs, **post))
         return results[0] if single else results
 
-    def preprocess(self, items: list[dict], top_k_tools: int | None = None, constrained: bool = True):
+    def preprocess(self, items: list[dict], top_k_tools: int | None = None, constrained: bool = True,
+                   copy_strings: bool | None = None):
         config = self.model.config
+        if copy_strings is None:
+            copy_strings = bool(getattr(config, "copy_strings", False))
         ensure_ascii = bool(getattr(config, "ensure_ascii_json", False))
         rows, id_rows = [], []
         for i, item in enumerate(items):
@@ -160,7 +165,8 @@ class ToolCallingPipeline(Pipeline):
         width = max((len(x) for x in id_rows), default=0)
         input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in id_rows], dtype=torch.long)
         attention_mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in id_rows], dtype=torch.long)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "rows": rows, "constrained": constrained}
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "rows": rows, "constrained": constrained,
+                "copy_strings": copy_strings}
 
     def _forward(self, model_inputs: dict, **generate_kwargs):
         rows = model_inputs["rows"]
@@ -174,7 +180,8 @@ class ToolCallingPipeline(Pipeline):
         if bias is not None:  # before the grammar: it shifts the call / no-call decision, the grammar only masks
             kwargs["logits_processor"] = LogitsProcessorList([bias, *kwargs.get("logits_processor", [])])
         if model_inputs["constrained"]:
-            processor = NeedleGrammarProcessor(self.tokenizer, [r["tools"] for r in run_rows],
+            copy_from = [r["query"] for r in run_rows] if model_inputs.get("copy_strings") else None
+            processor = NeedleGrammarProcessor(self.tokenizer, [r["tools"] for r in run_rows], copy_from=copy_from,
                                                tool_call_token_id=getattr(self.model.config, "tool_call_token_id", 4),
                                                eos_token_id=self.model.config.eos_token_id,
                                                ensure_ascii=bool(getattr(self.model.config, "ensure_ascii_json", False)),

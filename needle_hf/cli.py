@@ -30,6 +30,12 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_copy_strings_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--copy-strings", action=argparse.BooleanOptionalAction, default=None,
+                   help="copy mode of constrained decoding: free-text string arguments must be words copied from the "
+                        "request, or ISO dates/times/short codes (default: the model's config.copy_strings)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the tool-calling pipeline on one query and print the calls as JSON."""
     import json
@@ -38,7 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     tools = read_tools_arg(args.tools)
     pipe = load_pipeline(args.model)
-    options = {"constrained": not args.no_constrained, "max_new_tokens": args.max_new_tokens, "return_text": True}
+    options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,
+               "max_new_tokens": args.max_new_tokens, "return_text": True}
     if args.stream:
         from transformers import TextStreamer
 
@@ -89,7 +96,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
     pipe = load_pipeline(args.model)
     report = evaluate_rows(pipe.model, pipe.tokenizer, rows, constrained=not args.no_constrained,
-                           batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+                           copy_strings=args.copy_strings, num_beams=args.num_beams, batch_size=args.batch_size,
+                           max_new_tokens=args.max_new_tokens)
     print(metrics_table(report))
     json_path, md_path = write_reports(report, args.out)
     print(f"reports: {json_path} {md_path}")
@@ -298,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tool schemas as JSON text, or @path/to/tools.json (any accepted tool format)")
     p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
+    _add_copy_strings_argument(p)
     p.add_argument("--max-new-tokens", type=int, default=256, help="generation budget (default: 256)")
     p.add_argument("--stream", action="store_true", help="show tokens on stderr as they are generated")
     p.set_defaults(func=cmd_run)
@@ -311,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="split of a dataset folder / Hub dataset (default: test)")
     p.add_argument("--limit", type=int, help="evaluate only the first N rows")
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
+    _add_copy_strings_argument(p)
+    p.add_argument("--num-beams", type=int, default=1, help="beam search with N beams (default 1: greedy)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--out", default="eval_report.json", help="JSON report path; markdown goes next to it (.md)")

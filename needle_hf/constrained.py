@@ -3,12 +3,14 @@
 The implementation lives in `modeling/constrained.py` because it also ships as Hub remote code.
 """
 from .modeling.constrained import (  # noqa: F401
+    COPY_FORMATS,
     JSON_COMPILE_OPTIONS,
     NeedleGrammarProcessor,
     answer_grammar,
     answer_json_schema,
     answer_lark,
     build_logits_processor,
+    copy_source,
     get_ll_tokenizer,
     param_json_schema,
 )

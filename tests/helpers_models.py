@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 from needle_hf.tokenization import train_tokenizer
 from needle_hf.tools import answers_to_text, parse_tools, tools_to_text
@@ -44,3 +45,14 @@ def tiny_needle(tokenizer=None, **overrides):
 
     tokenizer = tokenizer or tiny_tokenizer()
     return tiny_model(vocab_size=len(tokenizer), **overrides)
+
+
+def is_copied(value: str, query: str) -> bool:
+    """The rule copy mode enforces, computed independently of its grammar: `value` is a run of whole words / single
+    other characters of `query`, or an ISO date/time/date-time or a short code (constrained.COPY_FORMATS)."""
+    from needle_hf.constrained import COPY_FORMATS
+
+    if any(re.fullmatch(f"(?:{p})", value) for p in COPY_FORMATS.values()):
+        return True
+    chunks = re.findall(r"\w+|\W", query)
+    return any("".join(chunks[i:j]) == value for i in range(len(chunks)) for j in range(i, len(chunks) + 1))

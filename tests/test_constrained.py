@@ -20,11 +20,15 @@ from needle_hf.constrained import (
     NeedleGrammarProcessor,
     answer_grammar,
     answer_json_schema,
+    answer_lark,
+    copy_source,
     get_ll_tokenizer,
 )
 from needle_hf.modeling import NeedleConfig, NeedleForConditionalGeneration
 from needle_hf.tokenization import train_tokenizer
 from needle_hf.tools import CallParseError, Param, Tool, answers_to_text, parse_calls, tools_to_text, validate_calls
+
+from .helpers_models import is_copied
 
 TOOL_CALL, EOS, PAD, TOOLS = 4, 1, 0, 5
 
@@ -539,3 +543,106 @@ def test_budget_keeps_answers_that_fit(model, tok, calls):
     out = model.generate(input_ids=ids, max_new_tokens=len(gold) + 4, do_sample=False,
                          logits_processor=[_FollowGold(gold), proc])
     assert out[0, 1:].tolist() == gold
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# copy mode: free-text string arguments are copied from the request
+# ----------------------------------------------------------------------------------------------------------------
+COPY_QUERY = "Text Bob at 18:00 that the Zürich train is late?! Tags: a, b c"
+
+
+def _copy_matcher(tok, tools, query: str):
+    import llguidance
+
+    return llguidance.LLMatcher(get_ll_tokenizer(tok), answer_grammar(tools, None, copy_from=query), log_level=0)
+
+
+def _answer(name: str, **arguments) -> list[dict]:
+    return [{"name": name, "arguments": arguments}]
+
+
+def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
+    matcher = _copy_matcher(tok, TOOLS_A, COPY_QUERY)
+    accepted = [
+        _answer("send_message", to="Bob", body="the Zürich train is late?"),  # a copy may stop at any punctuation
+        _answer("send_message", to="Bob", body="the Zürich train is late?!"),
+        _answer("get_weather", location="Zürich", unit="fahrenheit", days=3),  # enums and numbers are unaffected
+        _answer("set_timer", minutes=5, label="late", tags=["a", "b c"], meta={"free": "form JSON"}),
+        _answer("send_message", to="18:00", body="2026-12-02"),  # ISO time and date
+        _answer("send_message", to="2026-12-02T18:30:00", body="fr"),  # ISO date-time, a language code
+        _answer("send_message", to="EUR", body="US"),  # currency and country codes
+    ]
+    rejected = [
+        _answer("send_message", to="Bo", body="late"),  # part of a word
+        _answer("send_message", to="Rob", body="late"),  # not in the request
+        _answer("send_message", to="bob", body="late"),  # case is copied too
+        _answer("send_message", to="Bob", body="the train is late"),  # words must be consecutive
+        _answer("set_timer", minutes=5, tags=["a", "d"]),  # string array items are copied as well
+        _answer("send_message", to="Bob", body="6 pm"),
+        _answer("send_message", to="Bob", body="Europe"),  # not a code (and not in the request)
+    ]
+    for calls in accepted:
+        assert validate_calls(calls, TOOLS_A)[1] == [] and all(
+            is_copied(v, COPY_QUERY) for c in calls for k, v in c["arguments"].items()
+            if isinstance(v, str) and k not in ("unit",)), calls
+        assert _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
+    for calls in rejected:
+        assert validate_calls(calls, TOOLS_A)[1] == []  # valid answers: only copy mode rules them out
+        assert not _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
+
+
+@pytest.mark.parametrize("query, ensure_ascii", [
+    ('Text Bob "hi"', False),  # a quote would need a JSON escape inside the copied value
+    ("path C:\\temp", False), ("tab\there", False), ("   ", False),
+    ("Zürich", True),  # ensure_ascii models write \\u escapes for non-ASCII characters
+])
+def test_copy_mode_falls_back_to_free_strings(query, ensure_ascii):
+    assert copy_source(query, ensure_ascii) is None
+    assert answer_lark(TOOLS_A, copy_from=query, ensure_ascii=ensure_ascii) == answer_lark(
+        TOOLS_A, ensure_ascii=ensure_ascii)
+    assert copy_source("Zürich", False) == "Zürich" and "COPIED" in answer_lark(TOOLS_A, copy_from="Zürich")
+
+
+def test_copy_mode_accepts_every_generated_answer(tok):
+    """Copy mode must never rule out what the training data teaches: every answer of the offline generator (its
+    values copied from the request, or dates, times and codes it normalised) stays possible."""
+    offline = pytest.importorskip("needle_hf.data.offline")
+    rows = list(offline.generate_rows(300, seed=3))
+    copied = 0
+    for row in rows:
+        calls = parse_calls(row["answers"])
+        matcher = _copy_matcher(tok, row["tools"], row["query"])
+        assert _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), row
+        copied += any(isinstance(v, str) for c in calls for v in c["arguments"].values())
+    assert copied >= 150  # the check covered many string values
+
+
+def test_copy_mode_per_item_texts_and_generation(model, tok):
+    """One text per batch item (a shared tool list); whatever an untrained model writes in copy mode is copied."""
+    queries = ["text Anna that dinner is ready", "weather in Oslo and Köln, tags x y"]
+    with pytest.raises(ValueError, match="copy_from texts"):
+        NeedleGrammarProcessor(tok, [TOOLS_A, TOOLS_A, TOOLS_A], copy_from=queries)
+    rows = [_encoder_ids(tok, q, TOOLS_A) for q in queries]
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [PAD] * (width - len(r)) for r in rows])
+    mask = (torch.arange(width)[None, :] < torch.tensor([len(r) for r in rows])[:, None]).long()
+    strings = 0
+    for seed in range(6):
+        proc = NeedleGrammarProcessor(tok, TOOLS_A, copy_from=queries, max_new_tokens=64)
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=64,
+                             logits_processor=[_Explore(tok, seed), proc])
+        assert proc.errors == []
+        for seq, query in zip(out, queries):
+            if not _check_output(tok, seq, TOOLS_A):
+                continue
+            text = tok.decode(seq.tolist()[2:seq.tolist().index(EOS, 1)], skip_special_tokens=False)
+            for call in parse_calls(text):
+                tool = next(t for t in TOOLS_A if t.snake_name == call["name"])
+                free = {p.name for p in tool.parameters if p.type in ("string", "array") and not p.enum}
+                for key, value in call["arguments"].items():
+                    values = value if isinstance(value, list) else [value]
+                    for v in values:
+                        if key in free and isinstance(v, str):
+                            strings += 1
+                            assert is_copied(v, query), (v, query)
+    assert strings >= 3

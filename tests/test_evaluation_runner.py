@@ -1,0 +1,92 @@
+"""`needle-hf eval` (needle_hf.evaluation.runner) on a tiny model and a few generated rows: reports and errors."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from needle_hf.cli import main as cli_main
+from needle_hf.data.io import write_jsonl
+from needle_hf.data.offline import generate_rows
+from needle_hf.saving import save_model_folder
+
+from .helpers_models import tiny_needle, tiny_tokenizer
+
+pytest.importorskip("llguidance")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("eval") / "tiny-needle"
+    torch.manual_seed(0)
+    save_model_folder(tiny_needle(), tiny_tokenizer(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return list(generate_rows(10, seed=1))
+
+
+@pytest.fixture(scope="module")
+def data_file(rows, tmp_path_factory):
+    path = tmp_path_factory.mktemp("eval_data") / "rows.jsonl"
+    write_jsonl(rows, path)
+    return path
+
+
+def _eval(model_dir, data, out, *extra) -> int:
+    return cli_main(["eval", "--model", str(model_dir), "--data", str(data), "--out", str(out),
+                     "--max-new-tokens", "40", *extra])
+
+
+def test_eval_writes_json_and_markdown_reports(model_dir, data_file, rows, tmp_path, capsys):
+    out = tmp_path / "reports" / "report.json"
+    assert _eval(model_dir, data_file, out, "--limit", "8") == 0
+    printed = capsys.readouterr().out
+    assert "| all | 8 |" in printed and f"reports: {out}" in printed
+    report = json.loads(out.read_text())
+    assert report["n"] == 8 and report["constrained"] is True and report["copy_strings"] is False
+    metrics = report["metrics"]
+    assert {"exact_match", "json_parse_rate", "call_f1", "no_call_recall", "by_call_type", "by_num_tools"} <= set(metrics)
+    assert sum(group["n"] for group in metrics["by_call_type"].values()) == 8
+    assert 0 < report["num_failures"] <= 8 and len(report["failures"]) == min(report["num_failures"], 20)
+    queries = [r["query"] for r in rows[:8]]
+    for failure in report["failures"]:  # an untrained model: every failure names the row and says why
+        assert failure["query"] in queries and failure["reason"] and json.loads(failure["expected"]) is not None
+    md = out.with_suffix(".md").read_text()
+    assert "8 rows, constrained decoding" in md and "| call type:" in md and "| tools offered:" in md
+    assert "## Sample of failures" in md and report["failures"][0]["reason"] in md
+
+
+def test_eval_copy_mode_flag(model_dir, data_file, tmp_path, capsys):
+    out = tmp_path / "copy.json"
+    assert _eval(model_dir, data_file, out, "--limit", "4", "--copy-strings") == 0
+    assert json.loads(out.read_text())["copy_strings"] is True
+    assert "4 rows, constrained (copy mode) decoding" in out.with_suffix(".md").read_text()
+    # copy mode is part of the grammar: without constrained decoding it does not apply
+    assert _eval(model_dir, data_file, out, "--limit", "4", "--copy-strings", "--no-constrained") == 0
+    report = json.loads(out.read_text())
+    assert report["constrained"] is False and report["copy_strings"] is False
+    assert _eval(model_dir, data_file, out, "--limit", "2", "--copy-strings", "--num-beams", "2") == 0
+    assert json.loads(out.read_text())["num_beams"] == 2
+    assert "2 rows, constrained (copy mode) decoding with 2 beams;" in out.with_suffix(".md").read_text()
+
+
+def test_eval_dataset_folder_split_and_errors(model_dir, rows, tmp_path, capsys):
+    folder = tmp_path / "dataset"
+    (folder / "data").mkdir(parents=True)
+    pd.DataFrame(rows[:3]).to_parquet(folder / "data" / "test-00000-of-00001.parquet")
+    out = tmp_path / "folder.json"
+    assert _eval(model_dir, folder, out, "--split", "test") == 0
+    assert json.loads(out.read_text())["n"] == 3
+    assert _eval(model_dir, folder, out, "--split", "validation") == 2
+    assert "has no split 'validation'; it has test" in capsys.readouterr().err
+    assert _eval(model_dir, tmp_path / "missing.jsonl", out) == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"query": "hi", "tools": "[]"}) + "\n")  # no answers field
+    assert _eval(model_dir, bad, out) == 2
+    assert f"{bad}:1" in capsys.readouterr().err
