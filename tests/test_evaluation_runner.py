@@ -73,6 +73,8 @@ def test_eval_copy_mode_flag(model_dir, data_file, tmp_path, capsys):
     assert _eval(model_dir, data_file, out, "--limit", "2", "--copy-strings", "--num-beams", "2") == 0
     assert json.loads(out.read_text())["num_beams"] == 2
     assert "2 rows, constrained (copy mode) decoding with 2 beams;" in out.with_suffix(".md").read_text()
+    assert _eval(model_dir, data_file, out, "--num-beams", "0") == 2
+    assert "num_beams must be at least 1" in capsys.readouterr().err
 
 
 def test_eval_dataset_folder_split_and_errors(model_dir, rows, tmp_path, capsys):

@@ -31,6 +31,8 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
     """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "copy_strings",
     "num_beams", "failures"}. `copy_strings` (copy mode of constrained decoding): None takes the model's
     `config.copy_strings`. `num_beams` > 1: beam search instead of greedy decoding."""
+    if num_beams < 1:
+        raise ValueError(f"num_beams must be at least 1 (1 = greedy decoding), got {num_beams}")
     if copy_strings is None:
         copy_strings = bool(getattr(model.config, "copy_strings", False))
     copy_strings = bool(copy_strings and constrained)  # copy mode is part of the grammar
