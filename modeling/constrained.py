@@ -227,9 +227,9 @@ def answer_lark(
     `answer_grammar`). A grammar is compiled once per tool list (1-3 ms) and cached.
 
     `copy_from` (copy mode, the request text): free-text string arguments (typed `string`, no enum; also the items
-    of string arrays) must be a run of whole words and punctuation copied from that text (`_copy_chunks`), or one of the normalised forms in `COPY_FORMATS`
-    (ISO dates and times, 2-3 letter codes); see `copy_source` for when the text cannot be used (the grammar is then
-    the ordinary one).
+    of string arrays) must be a run of whole words and punctuation copied from that text (`_copy_chunks`), or one of
+    the normalised forms in `COPY_FORMATS` (ISO dates and times, 2-3 letter codes); see `copy_source` for when the
+    text cannot be used (the grammar is then the ordinary one).
     """
     tools = _as_tools(tools)
     source = copy_source(copy_from, ensure_ascii) if copy_from is not None else None

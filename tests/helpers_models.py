@@ -40,6 +40,17 @@ def tiny_tokenizer(vocab_size: int = 400):
     return train_tokenizer(texts * 3, vocab_size=vocab_size)
 
 
+def save_tiny_model_folder(path):
+    """The seeded tiny model + tokenizer saved as a complete model folder (weights, tokenizer, remote code, card)."""
+    import torch
+
+    from needle_hf.saving import save_model_folder
+
+    torch.manual_seed(0)
+    save_model_folder(tiny_needle(), tiny_tokenizer(), path)
+    return path
+
+
 def tiny_needle(tokenizer=None, **overrides):
     from .conftest import tiny_model
 

@@ -5,24 +5,19 @@ import json
 
 import pandas as pd
 import pytest
-import torch
 
 from needle_hf.cli import main as cli_main
 from needle_hf.data.io import write_jsonl
 from needle_hf.data.offline import generate_rows
-from needle_hf.saving import save_model_folder
 
-from .helpers_models import tiny_needle, tiny_tokenizer
+from .helpers_models import save_tiny_model_folder
 
 pytest.importorskip("llguidance")
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("eval") / "tiny-needle"
-    torch.manual_seed(0)
-    save_model_folder(tiny_needle(), tiny_tokenizer(), path)
-    return path
+    return save_tiny_model_folder(tmp_path_factory.mktemp("eval") / "tiny-needle")
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,11 @@ from needle_hf.cli import main as cli_main
 from needle_hf.hub import HubError, folder_kind
 from needle_hf.inference import load_pipeline
 from needle_hf.lora import AdapterRouter, adapter_card, finetune_lora, lora_config, save_adapter_folder
-from needle_hf.saving import save_model_folder
 
 from .fakehub import fake_hub, fake_hub_no_token  # noqa: F401  (fixtures)
 from .helpers_lora import HOME, make_rows
 from .helpers_lora import one_torch_thread  # noqa: F401  (autouse fixture)
-from .helpers_models import TOOLS, tiny_needle, tiny_tokenizer
+from .helpers_models import TOOLS, save_tiny_model_folder, tiny_tokenizer
 from .test_modeling import BLOCK_NEEDLE_HF
 
 QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text Anna that I'm late"]
@@ -35,10 +34,7 @@ GEN = dict(max_new_tokens=16, constrained=False, return_text=True)
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("hub") / "needle-tiny"
-    torch.manual_seed(0)
-    save_model_folder(tiny_needle(), tiny_tokenizer(), path)
-    return path
+    return save_tiny_model_folder(tmp_path_factory.mktemp("hub") / "needle-tiny")
 
 
 @pytest.fixture(scope="module")

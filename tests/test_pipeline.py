@@ -17,10 +17,9 @@ from transformers import pipeline
 import needle_hf
 from needle_hf.cli import main as cli_main
 from needle_hf.inference import load_pipeline
-from needle_hf.saving import save_model_folder
 from needle_hf.tools import parse_calls, parse_tools, validate_calls
 
-from .helpers_models import TOOLS, is_copied, tiny_needle, tiny_tokenizer
+from .helpers_models import TOOLS, is_copied, save_tiny_model_folder, tiny_needle, tiny_tokenizer
 from .test_modeling import BLOCK_NEEDLE_HF
 
 QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text Anna that I'm late",
@@ -29,10 +28,7 @@ QUERIES = ["What's the weather in Paris?", "set a timer for 10 minutes", "text A
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("needle") / "tiny-needle"
-    torch.manual_seed(0)
-    save_model_folder(tiny_needle(), tiny_tokenizer(), path)
-    return path
+    return save_tiny_model_folder(tmp_path_factory.mktemp("needle") / "tiny-needle")
 
 
 @pytest.fixture(scope="module")
