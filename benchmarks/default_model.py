@@ -11,6 +11,7 @@ copy mode with 4-beam search (`copy_beams4`, 4x the decoding cost).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import subprocess
@@ -32,13 +33,11 @@ MODES = ("constrained", "copy", "unconstrained", "int4", "int4_copy", "copy_beam
 
 
 def run(model, tokenizer, rows, mode: str, batch_size: int) -> dict:
-    copy = mode in ("copy", "int4_copy", "copy_beams4")
-    beams = 4 if mode == "copy_beams4" else 1
-    if mode.startswith("int4"):
-        with fake_quant(model, bits=4):
-            return evaluate_rows(model, tokenizer, rows, constrained=True, copy_strings=copy, batch_size=batch_size)
-    return evaluate_rows(model, tokenizer, rows, constrained=(mode != "unconstrained"), copy_strings=copy,
-                         num_beams=beams, batch_size=batch_size)
+    quantised = fake_quant(model, bits=4) if mode.startswith("int4") else contextlib.nullcontext()
+    with quantised:
+        return evaluate_rows(model, tokenizer, rows, constrained=(mode != "unconstrained"),
+                             copy_strings=mode in ("copy", "int4_copy", "copy_beams4"),
+                             num_beams=4 if mode == "copy_beams4" else 1, batch_size=batch_size)
 
 
 def main() -> None:

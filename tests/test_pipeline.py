@@ -186,6 +186,15 @@ def test_cli_run_prints_calls(model_dir, tmp_path, capsys):
                      str(model_dir), "--max-new-tokens", "48"]) == 0
     calls = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert isinstance(calls, list)
+    # copy mode from the command line gives the pipeline's copy-mode calls (tools with free-text strings)
+    query, string_tools = "send Bob 'hello there'", [TOOLS[0], TOOLS[2]]
+    tools_file.write_text(json.dumps(string_tools))
+    assert cli_main(["run", "--query", query, "--tools", f"@{tools_file}", "--model", str(model_dir),
+                     "--max-new-tokens", "48", "--copy-strings"]) == 0
+    copied = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    pipe = load_pipeline(str(model_dir))
+    assert copied == pipe(query, tools=string_tools, copy_strings=True, max_new_tokens=48)
+    assert copied != pipe(query, tools=string_tools, copy_strings=False, max_new_tokens=48)
 
 
 def test_cli_run_bad_tools_json(model_dir, capsys):
