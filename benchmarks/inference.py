@@ -11,7 +11,7 @@ Model: ``NeedleConfig()`` defaults (the released 26M architecture), random weigh
     - ``generate()``: ``model.generate(encoder_outputs=..., max_new_tokens=N, min_new_tokens=N)``, greedy, so it
       cannot stop early; includes generate()'s own overhead (logits processors, stopping criteria, cache set-up).
     - manual loop: the decoder steps alone, ``model(encoder_outputs=..., decoder_input_ids=<last token>,
-      past_key_values=cache)`` + argmax, N times (the first step also projects the cross-attention K/V once).
+      cache=cache)`` + argmax, N times (the first step also projects the cross-attention K/V once).
 (c) Grammar constraint (``needle_hf.constrained.NeedleGrammarProcessor``) with a real byte-level BPE tokenizer
     trained on ``--tokenizer-rows`` offline rows (vocab 8192 = the model's):
     - end to end: generate() without and with the processor on real rows' encoder inputs; per-token difference.
@@ -113,9 +113,9 @@ def bench_manual_decode(model, enc, n: int, repeats: int) -> float:
         tok = torch.tensor([[model.config.decoder_start_token_id]])
         cache = None
         for _ in range(n):
-            out = model(encoder_outputs=enc, attention_mask=am, decoder_input_ids=tok, past_key_values=cache,
-                        use_cache=True)
-            cache = out.past_key_values
+            out = model(encoder_outputs=enc, attention_mask=am, decoder_input_ids=tok, cache=cache, use_cache=True)
+            # `cache` is the transformers 5.24 name (reading past_key_values there logs a deprecation warning)
+            cache = out.cache if hasattr(out, "cache") else out.past_key_values
             tok = out.logits[:, -1:].argmax(-1)
 
     return median_time(run, repeats)
@@ -160,7 +160,7 @@ def bench_grammar_compile(tokenizer, rows) -> dict:
     t0 = time.perf_counter()
     get_ll_tokenizer(tokenizer)
     ll_s = time.perf_counter() - t0
-    first, cached, n_tools = [], [], []
+    first, cached, copy, n_tools = [], [], [], []
     for r in rows:
         tools = parse_tools(r["tools"])
         n_tools.append(len(tools))
@@ -170,15 +170,22 @@ def bench_grammar_compile(tokenizer, rows) -> dict:
         t0 = time.perf_counter()
         NeedleGrammarProcessor(tokenizer, tools)
         cached.append(time.perf_counter() - t0)
+        # copy mode: the grammar holds the request's words, so every new request compiles its own grammar
+        t0 = time.perf_counter()
+        NeedleGrammarProcessor(tokenizer, tools, copy_from=r["query"])
+        copy.append(time.perf_counter() - t0)
     first.sort()
+    copy.sort()
     return {"ll_tokenizer_s": ll_s, "first_median_s": statistics.median(first),
             "first_p90_s": first[int(0.9 * (len(first) - 1))], "first_max_s": first[-1],
-            "cached_median_s": statistics.median(cached), "tool_lists": len(rows),
+            "cached_median_s": statistics.median(cached), "copy_median_s": statistics.median(copy),
+            "copy_p90_s": copy[int(0.9 * (len(copy) - 1))], "copy_max_s": copy[-1], "tool_lists": len(rows),
             "tools_per_list": statistics.mean(n_tools)}
 
 
-def bench_grammar_teacher_forced(tokenizer, rows, vocab: int) -> dict:
-    """Processor time per token along each row's gold decoder sequence [1, <tool_call>, answer..., EOS]."""
+def bench_grammar_teacher_forced(tokenizer, rows, vocab: int, copy: bool = False) -> dict:
+    """Processor time per token along each row's gold decoder sequence [1, <tool_call>, answer..., EOS]
+    (`copy`: in copy mode, with the row's query as the copy source)."""
     from needle_hf.tools import parse_tools
 
     total_s, total_tokens = 0.0, 0
@@ -186,7 +193,7 @@ def bench_grammar_teacher_forced(tokenizer, rows, vocab: int) -> dict:
     for r in rows:
         tools = parse_tools(r["tools"])
         target = gold_decoder_tokens(tokenizer, r)
-        proc = NeedleGrammarProcessor(tokenizer, tools)  # compiled above: cache hit
+        proc = NeedleGrammarProcessor(tokenizer, tools, copy_from=r["query"] if copy else None)  # cache hit
         seq = [1]
         for token in target:
             ids = torch.tensor([seq])
@@ -222,7 +229,8 @@ class FollowGold:
 
 
 def bench_grammar_generate(model, tokenizer, rows, repeats: int) -> dict:
-    """generate() along the gold answers of `rows`, without / with the grammar / with grammar + budget steering."""
+    """generate() along the gold answers of `rows`: without / with the grammar / the grammar in copy mode / the
+    grammar + budget steering."""
     from transformers import LogitsProcessorList
 
     from needle_hf.tokenization import build_encoder_ids
@@ -232,8 +240,10 @@ def bench_grammar_generate(model, tokenizer, rows, repeats: int) -> dict:
     for r in rows:
         tools = parse_tools(r["tools"])
         ids, _ = build_encoder_ids(tokenizer, r["query"], tools_to_text(tools))
-        cases.append((tools, encode(model, torch.tensor([ids])), len(ids), gold_decoder_tokens(tokenizer, r)))
+        cases.append((tools, encode(model, torch.tensor([ids])), len(ids), gold_decoder_tokens(tokenizer, r),
+                      r["query"]))
         NeedleGrammarProcessor(tokenizer, tools)  # compile once (cached), like any later request with these tools
+        NeedleGrammarProcessor(tokenizer, tools, copy_from=r["query"])  # copy mode: compile time is in (c) compile
 
     calls = {"s": 0.0, "n": 0}
 
@@ -247,10 +257,12 @@ def bench_grammar_generate(model, tokenizer, rows, repeats: int) -> dict:
 
     def run(variant: str, outputs: list):
         outputs.clear()
-        for tools, enc, _, gold in cases:
+        for tools, enc, _, gold, query in cases:
             procs = [FollowGold(gold)]
             if variant == "grammar":
                 procs.append(TimedProcessor(tokenizer, tools))
+            elif variant == "copy":
+                procs.append(NeedleGrammarProcessor(tokenizer, tools, copy_from=query))
             elif variant == "steer":  # budget = answer length + 8: every step is inside the 48-token closing window
                 procs.append(NeedleGrammarProcessor(tokenizer, tools, max_new_tokens=len(gold) + 8))
             out = model.generate(encoder_outputs=enc, attention_mask=torch.ones(enc.last_hidden_state.shape[:2],
@@ -262,7 +274,7 @@ def bench_grammar_generate(model, tokenizer, rows, repeats: int) -> dict:
     result = {"rows": len(rows), "tokens": sum(len(c[3]) for c in cases),
               "enc_len": statistics.mean(c[2] for c in cases), "tools": statistics.mean(len(c[0]) for c in cases)}
     golds = [c[3] for c in cases]
-    variants = ("plain", "grammar", "steer")
+    variants = ("plain", "grammar", "copy", "steer")
     outputs: dict = {v: [] for v in variants}
     times: dict = {v: [] for v in variants}
     for rep in range(repeats + 1):  # variants interleaved, so a burst of other load hits them alike; rep 0 = warm-up
@@ -330,32 +342,41 @@ def main(argv=None) -> int:
             print(f"WARNING: tokenizer vocab {len(tokenizer)} != model vocab {model.config.vocab_size}")
         comp = bench_grammar_compile(tokenizer, grammar_rows)
         tf = bench_grammar_teacher_forced(tokenizer, grammar_rows, model.config.vocab_size)
+        tf_copy = bench_grammar_teacher_forced(tokenizer, grammar_rows, model.config.vocab_size, copy=True)
         gen = bench_grammar_generate(model, tokenizer, grammar_rows[: args.grammar_gen_rows], args.repeats)
         k = gen["tokens"]
         setting = (f"gold answers of {gen['rows']} rows, {k} tokens, enc {gen['enc_len']:.0f} avg, "
                    f"{gen['tools']:.1f} tools avg")
         row("(c) generate() without grammar", setting, gen["plain"], gen["plain_tokens"])
         row("(c) generate() with grammar", setting, gen["grammar"], gen["grammar_tokens"])
+        row("(c) generate() with grammar, copy mode", setting, gen["copy"], gen["copy_tokens"])
         row("(c) generate() with grammar + budget steering",
             f"same rows, max_new_tokens = answer + 8; wrote {gen['steer_tokens']} tokens, "
             f"{gen['steer_mismatch']} of {gen['rows']} answers changed", gen["steer"], gen["steer_tokens"])
         lines.append(f"| (c) grammar cost per token, end to end | with - without | "
                      f"{(gen['grammar'] - gen['plain']) / k * 1e3:+.2f} ms/token | |")
+        lines.append(f"| (c) copy-mode grammar cost per token, end to end | copy mode - without | "
+                     f"{(gen['copy'] - gen['plain']) / k * 1e3:+.2f} ms/token | |")
         lines.append(f"| (c) budget steering cost per token, end to end | steering - without | "
                      f"{(gen['steer'] / gen['steer_tokens'] - gen['plain'] / k) * 1e3:+.2f} ms/token | |")
         lines.append(f"| (c) grammar processor call inside generate() | mean over the timed with-grammar runs | "
                      f"{gen['processor_call_s'] * 1e3:.3f} ms/token | |")
         lines.append(f"| (c) grammar processor call, outside generate() | teacher-forced gold answers, {tf['rows']} rows, "
                      f"{tf['tokens']} tokens | {tf['per_token_s'] * 1e3:.3f} ms/token | |")
+        lines.append(f"| (c) grammar processor call, outside generate(), copy mode | same rows and tokens | "
+                     f"{tf_copy['per_token_s'] * 1e3:.3f} ms/token | |")
         lines.append(f"| (c) grammar compile, first use of a tool list | {comp['tool_lists']} tool lists, "
                      f"{comp['tools_per_list']:.1f} tools avg | median {comp['first_median_s'] * 1e3:.1f} ms, "
                      f"p90 {comp['first_p90_s'] * 1e3:.1f}, max {comp['first_max_s'] * 1e3:.1f} | |")
         lines.append(f"| (c) processor construction, cached tool list | same | "
                      f"median {comp['cached_median_s'] * 1e3:.2f} ms | |")
+        lines.append(f"| (c) grammar compile, copy mode (every new request) | same tool lists + their requests | "
+                     f"median {comp['copy_median_s'] * 1e3:.1f} ms, p90 {comp['copy_p90_s'] * 1e3:.1f}, "
+                     f"max {comp['copy_max_s'] * 1e3:.1f} | |")
         lines.append(f"| (c) llguidance tokenizer build (once per tokenizer) | vocab {len(tokenizer)} | "
                      f"{comp['ll_tokenizer_s'] * 1e3:.0f} ms | |")
-        print("\n".join(lines[-7:]), flush=True)
-        if gen["grammar_mismatch"] or gen["plain_mismatch"]:
+        print("\n".join(lines[-10:]), flush=True)
+        if gen["grammar_mismatch"] or gen["plain_mismatch"] or gen["copy_mismatch"]:
             print(f"WARNING: outputs differ from the gold answers: {gen}")
         # (d)
         enc = encode(model, torch.randint(6, model.config.vocab_size, (1, args.ref_enc_len)))
@@ -373,7 +394,7 @@ def main(argv=None) -> int:
     facts["params"] = f"{n_params / 1e6:.1f}M"
     facts["config"] = (f"preset `{args.preset}`" if args.preset else "`NeedleConfig()` defaults (12 encoder / 8 decoder "
                        "layers, d_model 512, 8 query / 4 KV heads, vocab 8192)")
-    facts["grammar_mismatch"] = {k: gen[k + "_mismatch"] for k in ("plain", "grammar", "steer")}
+    facts["grammar_mismatch"] = {k: gen[k + "_mismatch"] for k in ("plain", "grammar", "copy", "steer")}
     facts["grammar_answer_tokens"] = f"{tf['tokens_per_answer']:.1f}"
     table = "\n".join(lines)
     print()
@@ -396,7 +417,7 @@ Script: `benchmarks/inference.py`. Command: `{f['command']}`
 - Load average (1, 5, 15 min) at start: {la0}; at end: {la1} (it includes this benchmark's own threads).
   `needle-hf train` processes seen at start: {f['training_runs_seen']}; {f['nice']}.
 - Model: {f['config']} ({f['params']} parameters), random weights, eval mode, fp32, `torch.inference_mode()`, SDPA attention.
-- Each figure is the median of {args.repeats} runs ({args.ref_repeats} for (d); the three (c) generate() variants are run interleaved) after one warm-up run.
+- Each figure is the median of {args.repeats} runs ({args.ref_repeats} for (d); the four (c) generate() variants are run interleaved) after one warm-up run.
 - Tokenizer for (c): {f['tokenizer']}.
 
 {table}
@@ -414,7 +435,8 @@ How each figure is taken:
   may stop at once (the 26M one wrote `<tool_call>[]</s>` in a trial), so a small logits
   processor before the grammar adds 1e4 to the gold next token: every variant writes exactly the gold answer
   (`<tool_call>`, answer JSON, EOS), and the grammar visits the states of real answers (tool names, keys, values). Outputs differing from the gold answer (plain,
-  grammar, steering): {f['grammar_mismatch']}. "+ budget steering" also passes `max_new_tokens` to the processor,
+  grammar, copy mode, steering): {f['grammar_mismatch']}. "Copy mode" passes `copy_from=<the row's query>`
+  (`copy_strings`, the shipped model's default), so free-text string values run through the copy constraint. "+ budget steering" also passes `max_new_tokens` to the processor,
   as the pipeline does (with its budget); near the end of the budget (48 tokens) it searches for the shortest way
   to close the JSON at every step. Here the budget is the answer length + 8, so every step is in that window: a worst
   case for its cost (with the pipeline's budget of 256 a normal answer ends long before the window). Its per-token
@@ -428,7 +450,9 @@ How each figure is taken:
   grammar visits realistic states (tool names, keys, values); timed is only the `processor(input_ids, scores)` call.
   Compile time = building a `NeedleGrammarProcessor` for a tool list not seen before (Lark grammar text + llguidance
   compile); the compiled grammar is cached per tokenizer (LRU of 64), so repeated requests with the same tools pay
-  the cached figure.
+  the cached figure. In copy mode the grammar also holds the request's words, so the cache only helps a repeated
+  request: every new request pays the copy-mode compile row (tool list + request, timed after that tool list's
+  plain grammar was compiled).
 - (d) the reference's loop (spec §5.1, §10.1): a 512-slot buffer starting with the decoder start token; for each
   position the decoder runs with `use_cache=False` over the whole buffer (causal mask, so later slots do not affect
   the row read; the logits of all 512 positions are computed, as in the reference) and the argmax of the logits at

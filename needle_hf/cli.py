@@ -199,7 +199,7 @@ def cmd_generate_data(args: argparse.Namespace) -> int:
 
 
 _LORA_OPTIONS = {"command", "func", "data", "model", "tokenizer", "output_dir", "val_per_tool", "test_per_tool",
-                 "unconstrained_eval", "epochs", "lr", "batch_size", "seed", "threads", "use_cpu", "lora", "rank",
+                 "unconstrained_eval", "copy_strings", "epochs", "lr", "batch_size", "seed", "threads", "use_cpu", "lora", "rank",
                  "alpha", "target", "lora_dropout", "base_model_id", "push_to_hub", "private"}
 
 
@@ -228,6 +228,7 @@ def cmd_finetune_lora(args: argparse.Namespace) -> int:
         rank=args.rank, alpha=args.alpha, target=args.target, dropout=args.lora_dropout,
         batch_size=args.batch_size, seed=args.seed, val_per_tool=args.val_per_tool,
         test_per_tool=args.test_per_tool, constrained=not getattr(args, "unconstrained_eval", False),
+        copy_strings=args.copy_strings,
         base_model_id=args.base_model_id, push_to_hub=args.push_to_hub, private=True if args.private else None,
         **kwargs)
     print(result.table())

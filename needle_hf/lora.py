@@ -515,7 +515,8 @@ def finetune_lora(data, model: Any = None, out_dir: str | os.PathLike = "needle-
                   rank: int = 16, alpha: float = 32, target: str | Sequence[str] | None = None, dropout: float = 0.0,
                   epochs: int = 3, learning_rate: float = 1e-3, batch_size: int = 16, weight_decay: float = 0.0,
                   seed: int = 42, val_per_tool: int = 10, test_per_tool: int = 10, min_examples: int = MIN_EXAMPLES,
-                  min_per_tool: int = 120, constrained: bool = True, eval_batch_size: int = 16,
+                  min_per_tool: int = 120, constrained: bool = True, copy_strings: bool | None = None,
+                  eval_batch_size: int = 16,
                   max_new_tokens: int = 256, base_model_id: str | None = None, push_to_hub: str | bool | None = None,
                   private: bool | None = None, token: str | None = None, progress: bool = True,
                   device: str | None = None) -> LoraFinetuneResult:
@@ -532,6 +533,9 @@ def finetune_lora(data, model: Any = None, out_dir: str | os.PathLike = "needle-
             per-tool split (the reference uses 42).
         val_per_tool, test_per_tool: the reference per-tool split (spec §7.1).
         min_examples: refuse fewer rows; min_per_tool: warn for tools with fewer examples.
+        constrained, copy_strings: decoding of the base / validation / finetuned evaluations (copy_strings None:
+            the base's ``config.copy_strings``). An adapter has no config of its own: at inference the base's
+            setting applies unless the pipeline call passes ``copy_strings=``.
         base_model_id: Hub id of the base written into adapter_config.json (default: the base's name_or_path).
         push_to_hub: a repo id (or True: ``<your account>/<out_dir name>``): upload the adapter folder there when
             done (``needle_hf.hub.push_adapter``); the token is checked before any work.
@@ -571,8 +575,8 @@ def finetune_lora(data, model: Any = None, out_dir: str | os.PathLike = "needle-
                "Pass base_model_id= (CLI: --base-model-id) with the base's Hub id")
         log(f"warning: {msg}")
         warnings.append(msg)
-    eval_kwargs = dict(constrained=constrained, batch_size=eval_batch_size, max_new_tokens=max_new_tokens,
-                       progress=False)
+    eval_kwargs = dict(constrained=constrained, copy_strings=copy_strings, batch_size=eval_batch_size,
+                       max_new_tokens=max_new_tokens, progress=False)
 
     log(f"evaluating the base model on the test split ({len(test_rows)} rows)")
     base_report = evaluate_rows(base, tokenizer, test_rows, **eval_kwargs)
@@ -613,7 +617,8 @@ def finetune_lora(data, model: Any = None, out_dir: str | os.PathLike = "needle-
     finetuned_report = evaluate_rows(peft_model, tokenizer, test_rows, **eval_kwargs)
     settings = {"rank": rank, "alpha": alpha, "targets": ",".join(config.target_modules), "dropout": dropout,
                 "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "seed": seed,
-                "best_epoch": best["epoch"]}
+                "best_epoch": best["epoch"], "constrained": finetuned_report["constrained"],
+                "copy_strings": finetuned_report["copy_strings"]}
     result = LoraFinetuneResult(adapter_dir=Path(out_dir), base_report=base_report, finetuned_report=finetuned_report,
                                 splits=splits, tools=tools, best_epoch=best["epoch"],
                                 best_val_call_f1=best["f1"], history=history, settings=settings, warnings=warnings)

@@ -230,9 +230,13 @@ def test_finetune_cli_lora_flags(base_dir, tmp_path, capsys):
     out = tmp_path / "adapter"
     code = cli_main(["finetune", str(path), "--lora", "--model", str(base_dir), "--output-dir", str(out),
                      "--rank", "4", "--alpha", "8", "--target", "cross_attn.q_proj,cross_attn.v_proj",
-                     "--epochs", "1", "--batch-size", "8", "--val-per-tool", "2", "--test-per-tool", "2"])
+                     "--epochs", "1", "--batch-size", "8", "--val-per-tool", "2", "--test-per-tool", "2",
+                     "--copy-strings"])
     assert code == 0
     printed = capsys.readouterr().out
+    report = json.loads((out / "finetune_report.json").read_text())
+    assert report["base"]["copy_strings"] and report["finetuned"]["copy_strings"]  # the base config says False
+    assert report["settings"]["copy_strings"] is True
     assert "| call_f1 |" in printed and "adapter saved to" in printed
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["r"] == 4 and cfg["lora_alpha"] == 8

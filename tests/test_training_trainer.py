@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModelForSeq2SeqLM, TrainerCallback
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, TrainerCallback
 
 from needle_hf.cli import main as cli_main
 from needle_hf.training.collator import NeedleCollator
@@ -210,9 +210,14 @@ def test_finetune_report(tmp_path):
     save_final_model(tiny_train_model(), tiny_tokenizer(), base)
     data = tmp_path / "mine.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in make_rows(60, seed=8)), encoding="utf-8")
+    assert AutoConfig.from_pretrained(base).copy_strings is False
     result = finetune(str(data), str(base), tmp_path / "ft", val_per_tool=2, test_per_tool=2, num_train_epochs=2,
-                      batch_size=8, learning_rate=3e-3, eval_batch_size=16, **QUIET)
+                      batch_size=8, learning_rate=3e-3, eval_batch_size=16, copy_strings=True, **QUIET)
     report = json.loads((tmp_path / "ft" / "finetune_report.json").read_text())
+    # copy_strings=True: both test evaluations ran in copy mode and the finetuned model keeps it as its default
+    assert report["copy_strings"] and report["base"]["copy_strings"] and report["finetuned"]["copy_strings"]
+    assert "grammar-constrained, copy mode decoding" in (tmp_path / "ft" / "finetune_report.md").read_text()
+    assert AutoConfig.from_pretrained(tmp_path / "ft").copy_strings is True
     assert report["base"]["metrics"] and report["finetuned"]["metrics"]
     assert "call_f1" in report["finetuned"]["metrics"] and report["best_checkpoint"]
     assert report["data"]["test"] > 0 and report["data"]["validation"] > 0

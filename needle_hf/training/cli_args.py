@@ -115,6 +115,9 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-per-tool", type=int, default=10)
     p.add_argument("--test-per-tool", type=int, default=10)
     p.add_argument("--unconstrained-eval", action="store_true", help="score without grammar-constrained decoding")
+    p.add_argument("--copy-strings", action=argparse.BooleanOptionalAction, default=None,
+                   help="copy mode for the test evaluations (free-text string arguments copied from the request); "
+                        "a full finetune also saves it as the model's config.copy_strings (default: the base's)")
     p.add_argument("--skip-base-eval", action="store_true")
     _common(p, lr_help="AdamW lr (default 3e-5)")
     _tool_loss(p)
@@ -199,7 +202,8 @@ def run_finetune(args) -> "TrainingResult":  # noqa: F821
 
     result = finetune(args.data, args.model or DEFAULT_MODEL, args.output_dir, tokenizer=args.tokenizer,
                       val_per_tool=args.val_per_tool, test_per_tool=args.test_per_tool,
-                      constrained_eval=not args.unconstrained_eval, skip_base_eval=args.skip_base_eval, **kw)
+                      constrained_eval=not args.unconstrained_eval, copy_strings=args.copy_strings,
+                      skip_base_eval=args.skip_base_eval, **kw)
     _done(result, "finetune")
     if result.report and result.report.get("markdown"):
         print(result.report["markdown"], file=sys.stdout)

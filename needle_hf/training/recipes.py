@@ -543,6 +543,12 @@ def pretrain(corpus, output_dir, *, preset: str | None = None, model=None, token
 
 
 # ---------------------------------------------------------------------------------------------- finetune
+def _decoding_name(report: dict) -> str:
+    if not report["constrained"]:
+        return "unconstrained"
+    return "grammar-constrained, copy mode" if report.get("copy_strings") else "grammar-constrained"
+
+
 def _report_table(base: dict | None, tuned: dict) -> str:
     keys = ("exact_match", "call_f1", "name_f1", "json_parse_rate", "argument_accuracy", "value_accuracy",
             "no_call_f1")
@@ -563,8 +569,9 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
              use_muon: bool = True, warmup: float = 0.05, decay: float = 0.05,
              class_weights: Sequence[float] | None = None, contrastive_every: int = 10,
              contrastive_weight: float = 0.1, qat_every: int = 100, max_encoder_length: int = 1024,
-             max_decoder_length: int = 512, constrained_eval: bool = True, eval_batch_size: int = 16,
-             skip_base_eval: bool = False, bf16: bool = False, seed: int = 42, save_total_limit: int | None = 2,
+             max_decoder_length: int = 512, constrained_eval: bool = True, copy_strings: bool | None = None,
+             eval_batch_size: int = 16, skip_base_eval: bool = False, bf16: bool = False, seed: int = 42,
+             save_total_limit: int | None = 2,
              logging_steps: int = 10, resume=False, report_to: str | list = "none", use_cpu: bool | None = None,
              disable_tqdm: bool | None = None, pad_to_multiple_of: int | None = None,
              max_new_tokens: int = 256, callbacks: list | None = None, **training_kwargs) -> TrainingResult:
@@ -577,6 +584,8 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
     epoch and the checkpoint with the best validation call F1 is kept (``load_best_model_at_end``); the final model is
     scored on the same test split. Writes ``finetune_report.json`` / ``.md`` (base vs finetuned) and the model folder.
     Default 3 epochs (the reference does 1) so that the best-epoch selection has something to choose from.
+    ``copy_strings`` (copy mode of constrained decoding) sets ``config.copy_strings`` of the model before anything
+    runs, so both test evaluations use it and the finetuned model keeps it as its default; None keeps the base's.
     """
     from transformers import set_seed
 
@@ -605,6 +614,8 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
     tokenizer = get_tokenizer(tokenizer, model_path=base_model if isinstance(base_model, (str, os.PathLike)) else None)
     model, _ = build_model(None, resume_from or base_model)
     _check_vocab(model, tokenizer)
+    if copy_strings is not None:  # before the base evaluation, so base and finetuned decode alike
+        model.config.copy_strings = bool(copy_strings)
     max_enc = min(max_encoder_length, int(getattr(model.config, "max_encoder_length", 1024)))
     max_dec = min(max_decoder_length, int(getattr(model.config, "max_decoder_length", 512)))
 
@@ -665,13 +676,14 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
             if split.test else {"metrics": {}, "n": 0}
         report = {"base_model": str(base_model), "best_checkpoint": best,
                   "best_validation_call_f1": trainer.state.best_metric, "data": data_info, "train": metrics,
-                  "base": base_report, "finetuned": tuned_report, "constrained": constrained_eval}
+                  "base": base_report, "finetuned": tuned_report, "constrained": constrained_eval,
+                  "copy_strings": tuned_report.get("copy_strings", False)}
         _write_json(Path(output_dir) / "finetune_report.json", report)
         table = _report_table(base_report, tuned_report) if tuned_report.get("metrics") else "(no test rows)"
         md = (f"# Finetune report\n\nbase model: `{base_model}`; data: {data_info['source']} ({data_info['rows']} "
               f"rows: train {data_info['train']}, validation {data_info['validation']}, test {data_info['test']}); "
               f"best checkpoint (validation call F1 {trainer.state.best_metric}): `{best}`\n\n"
-              f"Test split, {'grammar-constrained' if constrained_eval else 'unconstrained'} decoding:\n\n{table}\n")
+              f"Test split, {_decoding_name(report)} decoding:\n\n{table}\n")
         Path(output_dir, "finetune_report.md").write_text(md, encoding="utf-8")
         report["markdown"] = md
     _finish(trainer, tokenizer, output_dir, _card_text("finetune", data_info, metrics, args))
