@@ -30,6 +30,35 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """argparse type for counts and sizes: a clear usage error for 0, negatives and non-numbers."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _check_decoding(args: argparse.Namespace) -> None:
+    if args.no_constrained and args.copy_strings:
+        raise ValueError("--copy-strings is part of constrained decoding; drop it or drop --no-constrained")
+
+
+class _StderrStreamer:
+    """`--stream`: decoded text on stderr as it is generated, so stdout holds only the JSON calls."""
+
+    def __new__(cls, tokenizer):
+        from transformers import TextStreamer
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False):
+                print(text, end="\n" if stream_end else "", file=sys.stderr, flush=True)
+
+        return Streamer(tokenizer, skip_prompt=False, skip_special_tokens=True)
+
+
 def _add_copy_strings_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--copy-strings", action=argparse.BooleanOptionalAction, default=None,
                    help="copy mode of constrained decoding: free-text string arguments must be words copied from the "
@@ -42,14 +71,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from needle_hf.inference import load_pipeline, read_tools_arg
 
+    _check_decoding(args)
     tools = read_tools_arg(args.tools)
     pipe = load_pipeline(args.model)
     options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,
                "max_new_tokens": args.max_new_tokens, "return_text": True}
     if args.stream:
-        from transformers import TextStreamer
-
-        options["streamer"] = TextStreamer(pipe.tokenizer, skip_prompt=False, skip_special_tokens=True)
+        options["streamer"] = _StderrStreamer(pipe.tokenizer)
     result = pipe(args.query, tools=tools, **options)
     print(json.dumps(result["calls"], ensure_ascii=False))
     for error in result["errors"]:
@@ -93,6 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from needle_hf.evaluation.runner import evaluate_rows, load_eval_rows, metrics_table, write_reports
     from needle_hf.inference import load_pipeline
 
+    _check_decoding(args)
     rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
     pipe = load_pipeline(args.model)
     report = evaluate_rows(pipe.model, pipe.tokenizer, rows, constrained=not args.no_constrained,
@@ -112,7 +141,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not Path(args.model, "config.json").is_file():
         raise ValueError(f"--model {args.model}: not a model folder with a config.json (calibrate writes into it; "
                          "download a Hub model with `hf download` first)")
-    rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
+    rows = load_eval_rows(args.data, split=args.split, limit=args.limit, default_split="validation")
     result = calibrate_model(args.model, rows, write=not args.dry_run, batch_size=args.batch_size)
     print(result.summary())
     print("dry run: config.json unchanged" if args.dry_run else f"wrote no_call_bias to {args.model}/config.json")
@@ -308,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
     _add_copy_strings_argument(p)
-    p.add_argument("--max-new-tokens", type=int, default=256, help="generation budget (default: 256)")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=256, help="generation budget (default: 256)")
     p.add_argument("--stream", action="store_true", help="show tokens on stderr as they are generated")
     p.set_defaults(func=cmd_run)
 
@@ -318,14 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
     p.add_argument("--data", required=True, metavar="DATASET_OR_JSONL",
                    help="a JSONL file, a dataset folder (parquet) or a Hub dataset id")
-    p.add_argument("--split", default="test", help="split of a dataset folder / Hub dataset (default: test)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N rows")
+    p.add_argument("--split", default=None, help="split of a dataset folder / Hub dataset (default: test)")
+    p.add_argument("--limit", type=_positive_int, help="evaluate only the first N rows")
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
     _add_copy_strings_argument(p)
     p.add_argument("--num-beams", type=int, default=1, help="beam search with N beams (default 1: greedy)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--out", default="eval_report.json", help="JSON report path; markdown goes next to it (.md)")
+    p.add_argument("--batch-size", type=_positive_int, default=16, help="rows per generate() call (default 16)")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=256, help="generation budget (default: 256)")
+    p.add_argument("--out", default="eval_report.json",
+                   help="JSON report path; markdown goes next to it (.md) (default: eval_report.json)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("calibrate", help="fit the call / no-call decision threshold on validation data",
@@ -334,9 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "config.no_call_bias in the model folder (applied by the pipeline).")
     p.add_argument("--model", required=True, metavar="FOLDER", help="model folder (its config.json is updated)")
     p.add_argument("--data", required=True, metavar="DATASET_OR_JSONL", help="rows with and without calls")
-    p.add_argument("--split", default="validation", help="split of a dataset folder (default: validation)")
-    p.add_argument("--limit", type=int, default=1000, help="use the first N rows (default 1000)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--split", default=None, help="split of a dataset folder (default: validation)")
+    p.add_argument("--limit", type=_positive_int, default=1000, help="use the first N rows (default 1000)")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--dry-run", action="store_true", help="print the fit, leave config.json alone")
     p.set_defaults(func=cmd_calibrate)
 
@@ -410,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Gemini (needs GEMINI_API_KEY) and always continues an existing file. With "
                                    "--tools, rows use exactly your tools (for finetuning on a custom tool set).")
     p.add_argument("--out", required=True, metavar="FILE.jsonl", help="output JSONL file")
-    p.add_argument("--num-samples", type=int, default=10000, help="rows wanted in the file (default: 10000)")
+    p.add_argument("--num-samples", type=_positive_int, default=10000, help="rows wanted in the file (default: 10000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--backend", choices=["offline", "gemini"], default="offline", help="generator (default: offline)")
     p.add_argument("--tools", metavar="TOOLS.json",
@@ -420,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue an existing --out file (same seed: same result as one uninterrupted run)")
     p.add_argument("--model", metavar="NAME", help="Gemini model (gemini backend; default: the backend's default)")
-    p.add_argument("--workers", type=int, default=4, help="Gemini requests in flight (gemini backend; default: 4)")
+    p.add_argument("--workers", type=_positive_int, default=4, help="Gemini requests in flight (gemini backend; default: 4)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate_data)

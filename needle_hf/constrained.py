@@ -13,5 +13,6 @@ from .modeling.constrained import (  # noqa: F401
     copy_source,
     get_ll_tokenizer,
     param_json_schema,
+    takes_codes,
 )
 from .modeling.constrained import __all__  # noqa: F401

@@ -24,13 +24,28 @@ def load_pipeline(model: str | os.PathLike | None = None, device=None, adapter: 
         raise FileNotFoundError(f"the default model is not installed at {DEFAULT_MODEL}; pass --model PATH_OR_HUB_ID")
     if Path(path).exists() and not Path(path, "config.json").is_file():
         raise ValueError(f"{path} is not a model folder (no config.json); pass a Needle model folder or Hub id")
+    require_local_or_hub_id(path, "model folder")
     try:
         config = AutoConfig.from_pretrained(path)
     except (OSError, ValueError) as err:
-        raise ValueError(f"cannot load a model config from {path!r}: {str(err).splitlines()[0]}") from None
+        local = "" if Path(path).exists() else f" (and there is no local folder {path!r})"
+        raise ValueError(f"cannot load a model config from {path!r}{local}: {str(err).splitlines()[0]}") from None
     if config.model_type != "needle":
         raise ValueError(f"{path} is a {config.model_type!r} model, not a Needle model (model_type 'needle')")
     return pipeline("tool-calling", model=path, device=device, **kwargs)
+
+
+def require_local_or_hub_id(path: str, what: str) -> None:
+    """A path that does not exist here and cannot be a Hub repo id ("./x", "/x", "a/b/c") is a typo: say so at once
+    instead of letting the Hub client retry a request that cannot succeed."""
+    if Path(path).exists():
+        return
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(path)
+    except HFValidationError:
+        raise FileNotFoundError(f"no such {what}: {path} (it does not exist and is not a Hub repo id)") from None
 
 
 def read_tools_arg(value: str):
@@ -43,7 +58,14 @@ def read_tools_arg(value: str):
         except OSError as err:
             raise FileNotFoundError(f"cannot read tools file {source}: {err.strerror}") from None
     try:
-        return json.loads(value)
+        tools = json.loads(value)
     except json.JSONDecodeError as err:
         raise ValueError(f"{source}: tools are not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
                          "give a JSON list of tool schemas") from None
+    from .tools import ToolSchemaError, parse_tools
+
+    try:
+        parse_tools(tools)  # checked here so that the error names the file
+    except ToolSchemaError as err:
+        raise ValueError(f"{source}: {err}") from None
+    return tools

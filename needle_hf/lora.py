@@ -436,14 +436,16 @@ def _load_finetune_rows(data) -> list[dict]:
 def check_finetune_data(rows: Sequence[dict], min_examples: int = MIN_EXAMPLES,
                         min_per_tool: int = 120) -> list[str]:
     """Refuse too little data (ValueError with the counts); return warnings for tools under ``min_per_tool``."""
+    from .data.io import NO_TOOL
     from .data.splits import primary_counts
 
     counts = primary_counts(rows)
-    shown = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: kv[1])) or "none"
+    shown = ", ".join(f"{'no call' if k == NO_TOOL else k}: {v}"
+                      for k, v in sorted(counts.items(), key=lambda kv: kv[1])) or "none"
     if len(rows) < min_examples:
         raise ValueError(f"too little data to finetune: {len(rows)} valid example(s) (need at least {min_examples}; "
                          f"examples per tool: {shown}). Generate more with `needle-hf generate-data --tools ...`")
-    under = {k: v for k, v in counts.items() if v < min_per_tool and k != "__no_tool__"}
+    under = {k: v for k, v in counts.items() if v < min_per_tool and k != NO_TOOL}
     if not under:
         return []
     listed = ", ".join(f"{k}: {v}" for k, v in sorted(under.items(), key=lambda kv: kv[1]))

@@ -30,6 +30,8 @@ def test_weighted_average_of_two_folders(tmp_path):
     for k in sa:  # (a + 3 (a + 1)) / 4 = a + 0.75
         torch.testing.assert_close(soup[k], sa[k] + 0.75)
     assert (tmp_path / "soup" / "tokenizer.json").is_file()
+    card = (tmp_path / "soup" / "README.md").read_text()
+    assert f"`{a}` (weight 1)" in card and f"`{b}` (weight 3)" in card and "Not evaluated" in card
     AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "soup")
 
 
@@ -43,6 +45,8 @@ def test_clear_errors(tmp_path):
     done = run("--out", tmp_path / "s2", a, f"{a}:x")
     assert done.returncode != 0 and "number after the colon" in done.stderr
     done = run("--out", tmp_path / "s3", a, tmp_path / "missing")
+    assert done.returncode != 0 and "missing: no such folder" in done.stderr
+    done = run("--out", tmp_path / "s3", a, tmp_path)
     assert done.returncode != 0 and "no model.safetensors" in done.stderr
     done = run("--out", a, a, a)
     assert done.returncode != 0 and "already exists" in done.stderr

@@ -23,6 +23,7 @@ from needle_hf.constrained import (
     answer_lark,
     copy_source,
     get_ll_tokenizer,
+    takes_codes,
 )
 from needle_hf.modeling import NeedleConfig, NeedleForConditionalGeneration
 from needle_hf.tokenization import train_tokenizer
@@ -561,16 +562,23 @@ def _answer(name: str, **arguments) -> list[dict]:
     return [{"name": name, "arguments": arguments}]
 
 
+# tools whose parameters take codes (`takes_codes`): words in the tool's or the parameter's name or description
+CODE_TOOLS = [Tool("translate_content", "", [Param("text", "string", required=True), Param("target", "string")]),
+              Tool("convert", "Convert money", [Param("toCurrency", "string"), Param("note", "string")])]
+
+
 def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
-    matcher = _copy_matcher(tok, TOOLS_A, COPY_QUERY)
+    tools = TOOLS_A + CODE_TOOLS
+    matcher = _copy_matcher(tok, tools, COPY_QUERY)
     accepted = [
         _answer("send_message", to="Bob", body="the Zürich train is late?"),  # a copy may stop at any punctuation
         _answer("send_message", to="Bob", body="the Zürich train is late?!"),
         _answer("get_weather", location="Zürich", unit="fahrenheit", days=3),  # enums and numbers are unaffected
         _answer("set_timer", minutes=5, label="late", tags=["a", "b c"], meta={"free": "form JSON"}),
         _answer("send_message", to="18:00", body="2026-12-02"),  # ISO time and date
-        _answer("send_message", to="2026-12-02T18:30:00", body="fr"),  # ISO date-time, a language code
-        _answer("send_message", to="EUR", body="US"),  # currency and country codes
+        _answer("send_message", to="2026-12-02T18:30:00", body="Bob"),  # ISO date-time
+        _answer("translate_content", text="the Zürich train", target="fr"),  # codes where the parameter takes them
+        _answer("convert", toCurrency="EUR", note="late"),
     ]
     rejected = [
         _answer("send_message", to="Bo", body="late"),  # part of a word
@@ -580,14 +588,17 @@ def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
         _answer("set_timer", minutes=5, tags=["a", "d"]),  # string array items are copied as well
         _answer("send_message", to="Bob", body="6 pm"),
         _answer("send_message", to="Bob", body="Europe"),  # not a code (and not in the request)
+        _answer("send_message", to="EUR", body="late"),  # a code, but not for a parameter that takes codes
+        _answer("send_message", to="Bob", body="fr"),
+        _answer("convert", toCurrency="EUR", note="US"),
     ]
     for calls in accepted:
-        assert validate_calls(calls, TOOLS_A)[1] == [] and all(
-            is_copied(v, COPY_QUERY) for c in calls for k, v in c["arguments"].items()
-            if isinstance(v, str) and k not in ("unit",)), calls
+        assert validate_calls(calls, tools)[1] == [] and all(
+            is_copied(v, COPY_QUERY, codes=k in ("target", "toCurrency")) for c in calls
+            for k, v in c["arguments"].items() if isinstance(v, str) and k not in ("unit",)), calls
         assert _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
     for calls in rejected:
-        assert validate_calls(calls, TOOLS_A)[1] == []  # valid answers: only copy mode rules them out
+        assert validate_calls(calls, tools)[1] == []  # valid answers: only copy mode rules them out
         assert not _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
 
 
@@ -601,6 +612,20 @@ def test_copy_mode_falls_back_to_free_strings(query, ensure_ascii):
     assert answer_lark(TOOLS_A, copy_from=query, ensure_ascii=ensure_ascii) == answer_lark(
         TOOLS_A, ensure_ascii=ensure_ascii)
     assert copy_source("Zürich", False) == "Zürich" and "COPIED" in answer_lark(TOOLS_A, copy_from="Zürich")
+
+
+@pytest.mark.parametrize("tool, param, expected", [
+    (("translate_content", ""), ("target", ""), True),  # the tool's name says translation
+    (("convert", ""), ("toCurrency", ""), True),  # camelCase is split into words
+    (("t", ""), ("targetLanguages", ""), True), (("t", ""), ("ISOCode", ""), True),
+    (("t", ""), ("body", "ISO 639-1 code of the reply"), True), (("t", ""), ("loc", "locale, e.g. fr_FR"), True),
+    (("t", "Exchange rates between currencies"), ("base", ""), True),
+    (("get_weather", "Current weather"), ("location", "City name"), False),
+    (("add_supervisor", "Add a supervisor"), ("name", "Supervisor name"), False),  # "iso" inside a word is no code
+    (("get_headlines", "Top news"), ("country", "Country to get news for"), False),  # country names are copied
+])
+def test_takes_codes(tool, param, expected):
+    assert takes_codes(Tool(tool[0], tool[1], []), Param(param[0], "string", param[1])) is expected
 
 
 def test_copy_mode_accepts_every_generated_answer(tok):

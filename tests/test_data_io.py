@@ -219,3 +219,17 @@ def test_tool_schema_helper_rows_are_valid():
     row = {"query": "do it", "tools": json.dumps([t]),
            "answers": json.dumps([{"name": "do_it", "arguments": {"value": "x", "count": 2}}])}
     assert validate_rows([row]).ok
+
+
+def test_format_lists_the_most_called_tools_only():
+    """Generated data offers thousands of tools: the text report shows the `max_tools` most called ones."""
+    from needle_hf.data.offline import generate_rows
+
+    report = validate_rows(list(generate_rows(80, seed=2)))
+    names = set(report.tool_counts) | set(report.offered_counts)
+    assert len(names) > 30
+    out = report.format(max_tools=10, min_per_tool=120)
+    assert f"... and {len(names) - 10} more tools (--json lists them all)" in out
+    assert len([ln for ln in out.splitlines() if "WARNING: under 120" in ln]) <= 10
+    assert f"({len(report.under_minimum(120)) - 10} more)" in out
+    assert len(report.format(max_tools=None).splitlines()) > len(out.splitlines())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -61,8 +62,13 @@ def test_eval_copy_mode_flag(model_dir, data_file, tmp_path, capsys):
     assert _eval(model_dir, data_file, out, "--limit", "4", "--copy-strings") == 0
     assert json.loads(out.read_text())["copy_strings"] is True
     assert "4 rows, constrained (copy mode) decoding" in out.with_suffix(".md").read_text()
-    # copy mode is part of the grammar: without constrained decoding it does not apply
-    assert _eval(model_dir, data_file, out, "--limit", "4", "--copy-strings", "--no-constrained") == 0
+    # copy mode is part of the grammar: asking for it with --no-constrained is an error (next test); a model whose
+    # config.copy_strings is true decodes without it when unconstrained
+    model = json.loads((model_dir / "config.json").read_text())
+    copy_model = tmp_path / "copy-model"
+    shutil.copytree(model_dir, copy_model)
+    (copy_model / "config.json").write_text(json.dumps({**model, "copy_strings": True}))
+    assert _eval(copy_model, data_file, out, "--limit", "4", "--no-constrained") == 0
     report = json.loads(out.read_text())
     assert report["constrained"] is False and report["copy_strings"] is False
     assert _eval(model_dir, data_file, out, "--limit", "2", "--copy-strings", "--num-beams", "2") == 0
@@ -87,3 +93,19 @@ def test_eval_dataset_folder_split_and_errors(model_dir, rows, tmp_path, capsys)
     bad.write_text(json.dumps({"query": "hi", "tools": "[]"}) + "\n")  # no answers field
     assert _eval(model_dir, bad, out) == 2
     assert f"{bad}:1" in capsys.readouterr().err
+
+
+def test_eval_bad_flags_are_clear_errors(model_dir, data_file, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert _eval(model_dir, data_file, out, "--split", "validation") == 2  # a JSONL file has no splits
+    assert "is a JSONL file, which has no splits; drop --split validation" in capsys.readouterr().err
+    assert _eval(model_dir, data_file, out, "--no-constrained", "--copy-strings") == 2
+    assert "--copy-strings is part of constrained decoding" in capsys.readouterr().err
+    for flag, value in (("--limit", "0"), ("--limit", "-3"), ("--batch-size", "0"), ("--max-new-tokens", "x")):
+        with pytest.raises(SystemExit) as exit_info:  # argparse usage error
+            cli_main(["eval", "--data", str(data_file), flag, value])
+        assert exit_info.value.code == 2
+        assert f"argument {flag}:" in capsys.readouterr().err
+    assert _eval(model_dir, "./no/such/folder", out) == 2  # not a Hub id either: no network retries
+    assert "no such dataset folder or JSONL file: ./no/such/folder" in capsys.readouterr().err
+    assert not out.exists()

@@ -216,6 +216,10 @@ def test_warning_for_tools_under_120_examples():
     assert len(warnings) == 1 and "2 tool(s) have fewer than 120 examples" in warnings[0]
     assert "turn_on_lights: 5" in warnings[0]
     assert check_finetune_data(make_rows(HOME, 5, seed=1), min_per_tool=5) == []
+    rows = make_rows(HOME, 1, seed=1)[:1] + [{**make_rows(HOME, 1, seed=2)[0], "answers": "[]"}]
+    with pytest.raises(ValueError, match=r"too little data to finetune: 2 valid example\(s\) \(need at least 3; "
+                                         r"examples per tool: .*no call: 1"):
+        check_finetune_data(rows)
 
 
 def test_bad_targets_are_a_clear_error(base_dir, tmp_path):

@@ -197,11 +197,40 @@ def test_cli_run_prints_calls(model_dir, tmp_path, capsys):
     assert copied != pipe(query, tools=string_tools, copy_strings=False, max_new_tokens=48)
 
 
-def test_cli_run_bad_tools_json(model_dir, capsys):
+def test_cli_run_stream_goes_to_stderr(model_dir, capsys):
+    """`--stream` shows the decoded text on stderr, so stdout stays one line of JSON (pipe it into jq)."""
+    assert cli_main(["run", "--query", "weather in Paris", "--tools", json.dumps(TOOLS), "--model", str(model_dir),
+                     "--max-new-tokens", "24", "--stream"]) == 0
+    captured = capsys.readouterr()
+    assert isinstance(json.loads(captured.out), list) and len(captured.out.strip().splitlines()) == 1
+    assert captured.err.strip()  # the streamed text
+
+
+def test_bad_call_arguments_are_clear_errors(pipe, model_dir, capsys):
+    with pytest.raises(ValueError, match="top_k_tools must be a whole number of at least 1"):
+        pipe("weather in Paris", tools=TOOLS, top_k_tools=0)
+    with pytest.raises(ValueError, match="copy_strings=True is part of constrained decoding"):
+        pipe("weather in Paris", tools=TOOLS, constrained=False, copy_strings=True)
+    with pytest.raises(ValueError, match="takes a request string or a list of them, got NoneType"):
+        pipe(None, tools=TOOLS)
+    with pytest.raises(ValueError, match="query 1 is a int"):
+        pipe(["weather in Paris", 5], tools=TOOLS)
+    with pytest.raises(FileNotFoundError, match="no such model folder: ./no/such/model"):
+        load_pipeline("./no/such/model")  # not a Hub id either: fails at once, no network retries
+    assert cli_main(["run", "--query", "hi", "--tools", json.dumps(TOOLS), "--model", str(model_dir),
+                     "--no-constrained", "--copy-strings"]) == 2
+    assert "--copy-strings is part of constrained decoding" in capsys.readouterr().err
+
+
+def test_cli_run_bad_tools_json(model_dir, tmp_path, capsys):
     assert cli_main(["run", "--query", "hi", "--tools", "[oops", "--model", str(model_dir)]) == 2
     assert "tools are not valid JSON (line 1, column 2" in capsys.readouterr().err
     assert cli_main(["run", "--query", "hi", "--tools", "@/nonexistent/tools.json", "--model", str(model_dir)]) == 2
     assert "cannot read tools file /nonexistent/tools.json" in capsys.readouterr().err
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps([{"name": "w", "paramters": {"x": {"type": "string"}}}]))
+    assert cli_main(["run", "--query", "hi", "--tools", f"@{typo}", "--model", str(model_dir)]) == 2
+    assert f"{typo}: tools[0]: unknown key 'paramters' (did you mean 'parameters'?)" in capsys.readouterr().err
 
 
 def test_retrieval_ranks_the_planted_tool_first():

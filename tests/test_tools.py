@@ -471,6 +471,100 @@ def test_bad_tools_messages(tools, expected):
         parse_tools(tools)
 
 
+_W = "tools[0].parameters"
+
+
+@pytest.mark.parametrize("tools,expected", [
+    # tool level: the tool silently lost its parameters / description / name
+    ({"name": "w", "paramters": {"x": {"type": "string"}}}, "tools[0]: unknown key 'paramters' (did you mean "
+                                                             "'parameters'?)"),
+    ({"nmae": "w"}, "tools[0]: unknown key 'nmae' (did you mean 'name'?)"),
+    ({"name": "w", "descripton": "x"}, "tools[0]: unknown key 'descripton' (did you mean 'description'?)"),
+    ({"name": "w", "input_schma": {}}, "tools[0]: unknown key 'input_schma' (did you mean 'input_schema'?)"),
+    ({"name": "w", "inputschema": {}}, "tools[0]: unknown key 'inputschema' (did you mean 'inputSchema'?)"),
+    # OpenAI wrapper: both the wrapper and the function object
+    ({"type": "function", "functon": {"name": "w"}}, "tools[0]: unknown key 'functon' (did you mean 'function'?)"),
+    ({"type": "function", "function": {"name": "w", "paramters": {}}},
+     "tools[0].function: unknown key 'paramters' (did you mean 'parameters'?)"),
+    ({"type": "function", "function": {"name": "w", "parameters": {"type": "object", "properties": {
+        "x": {"tpye": "string"}}}}}, "tools[0].function.parameters.x: unknown key 'tpye' (did you mean 'type'?)"),
+    # flat v1 parameter specs: became optional strings
+    ({"name": "w", "parameters": {"location": {"typ": "string"}}},
+     f"{_W}.location: unknown key 'typ' (did you mean 'type'?)"),
+    ({"name": "w", "parameters": {"location": {"type": "string", "requird": True}}},
+     f"{_W}.location: unknown key 'requird' (did you mean 'required'?)"),
+    ({"name": "w", "parameters": {"a": {"type": "string", "enums": ["x"]}}},
+     f"{_W}.a: unknown key 'enums' (did you mean 'enum'?)"),
+    ({"name": "w", "parameters": {"a": {"Type": "integer"}}}, f"{_W}.a: unknown key 'Type' (did you mean 'type'?)"),
+    ({"name": "w", "parameters": [{"name": "a", "typ": "int"}]},
+     f"{_W}[0]: unknown key 'typ' (did you mean 'type'?)"),
+    # JSON Schema (OpenAI / BFCL / Anthropic / MCP): the parameters object, properties, items
+    ({"name": "w", "parameters": {"type": "object", "propertis": {"x": {"type": "string"}}}},
+     f"{_W}: unknown key 'propertis' (did you mean 'properties'?)"),
+    ({"name": "w", "parameters": {"type": "dict", "properties": {"a": {"type": "str"}}, "requried": ["a"]}},
+     f"{_W}: unknown key 'requried' (did you mean 'required'?)"),
+    ({"name": "w", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}, "requires": ["a"]}},
+     f"{_W}: unknown key 'requires' (did you mean 'required'?)"),
+    ({"name": "w", "input_schema": {"type": "object", "properties": {"a": {"type": "array", "item": {}}}}},
+     "tools[0].input_schema.a: unknown key 'item' (did you mean 'items'?)"),
+    ({"name": "w", "inputSchema": {"type": "object", "properties": {"a": {"type": "array", "items": {"typ": "int"}}}}},
+     "tools[0].inputSchema.a.items: unknown key 'typ' (did you mean 'type'?)"),
+    ({"name": "w", "parameters": {"type": "object", "properties": {"a": {"anyof": [{"type": "integer"}]}}}},
+     f"{_W}.a: unknown key 'anyof' (did you mean 'anyOf'?)"),
+    ({"name": "w", "parameters": {"type": "object", "properties": {"a": {"ref": "#/$defs/A"}}}},
+     f"{_W}.a: unknown key 'ref' (did you mean '$ref'?)"),
+])
+def test_misspelled_schema_keys_are_errors(tools, expected):
+    with pytest.raises(ToolSchemaError) as err:
+        parse_tools([tools])
+    assert str(err.value) == expected
+
+
+# legitimate keys that the reader ignores (values are placeholders); several are one or two letters away from a
+# key it reads (title/type, minItems/items, maxProperties/properties, outputSchema/inputSchema, typeof/type, ...)
+LEGIT_EXTRAS = {
+    "title": "T", "default": None, "examples": ["a"], "example": "a", "format": "date", "pattern": ".*",
+    "minimum": 0, "maximum": 9, "exclusiveMinimum": 0, "exclusiveMaximum": 9, "multipleOf": 1, "minLength": 1,
+    "maxLength": 9, "minItems": 1, "maxItems": 9, "uniqueItems": True, "prefixItems": [], "contains": {},
+    "additionalProperties": False, "patternProperties": {}, "propertyNames": {}, "minProperties": 0,
+    "maxProperties": 9, "dependentRequired": {}, "unevaluatedProperties": False, "not": {}, "if": {}, "then": {},
+    "else": {}, "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:x", "$comment": "c",
+    "$anchor": "a", "nullable": True, "deprecated": False, "readOnly": False, "writeOnly": False,
+    "contentMediaType": "text/plain", "contentEncoding": "base64", "discriminator": {}, "propertyOrdering": [],
+    "enumNames": [], "typeof": "string", "optional": True, "strict": True, "cache_control": {"type": "ephemeral"},
+    "annotations": {"readOnlyHint": True}, "outputSchema": {"type": "object"}, "output_schema": {}, "_meta": {},
+    "icons": [], "x-vendor": 1, "x-required": True, "x-type": "int",
+}
+
+
+def test_legitimate_extra_keys_do_not_change_the_tool():
+    def extra(d, *more):
+        return {**d, **LEGIT_EXTRAS, **dict(more)}
+
+    props = JSON_SCHEMA["parameters"]["properties"]
+    # anyOf / oneOf / allOf are ignored next to a "type"; empty $defs / definitions change nothing
+    typed = ("anyOf", [{"type": "null"}]), ("oneOf", []), ("allOf", [])
+    js = extra(JSON_SCHEMA, ("parameters", extra(
+        JSON_SCHEMA["parameters"], ("$defs", {}), ("definitions", {}),
+        ("properties", {k: extra(v, *typed) for k, v in props.items()}))))
+    js["parameters"]["properties"]["tags"]["items"] = extra(props["tags"]["items"])
+    flat = extra(FLAT, ("parameters", {k: extra(v) for k, v in FLAT["parameters"].items()}))
+    anthropic = {"input_schema" if k == "parameters" else k: v for k, v in js.items()}
+    mcp = {"inputSchema" if k == "parameters" else k: v for k, v in js.items()}
+    wrapped = extra({"type": "function", "function": js})
+    for schema in (js, flat, anthropic, mcp, wrapped):
+        assert parse_tools(schema) == [EXPECTED]
+    assert len(LEGIT_EXTRAS) > 50
+
+
+def test_names_chosen_by_the_user_are_not_checked():
+    # parameter names (flat mapping keys, JSON Schema property names) may look like misspelled keywords
+    flat = {"name": "w", "parameters": {"typ": {"type": "string"}, "requird": {"type": "boolean"}}}
+    assert [p.name for p in parse_tools(flat)[0].parameters] == ["typ", "requird"]
+    js = {"name": "w", "parameters": {"type": "object", "properties": {"nmae": {"type": "string"}}}}
+    assert parse_tools(js)[0].parameters == [Param("nmae", "string")]
+
+
 def test_duplicate_names_after_snake_case_name_both_indices():
     with pytest.raises(ToolSchemaError) as err:
         parse_tools([{"name": "get_weather"}, {"name": "x"}, {"name": "getWeather"}])

@@ -3,8 +3,9 @@
     python training_scripts/average_weights.py --out runs/soup \
         needle_hf/models/needle-micro:1 runs/default/model6:1
 
-The output folder is a copy of the first folder (config, tokenizer, remote code, card) with model.safetensors
-replaced by the average, weighted by the numbers after the colons (default 1). Averaging only makes sense for models
+The output folder is a copy of the first folder (config, tokenizer, remote code) with model.safetensors replaced by
+the average, weighted by the numbers after the colons (default 1), and a new card naming the sources (the first
+folder's card and its metrics do not describe the average: evaluate it with `needle-hf eval`). Averaging only makes sense for models
 trained from one another (a continued run and its start, or checkpoints of one run); benchmarks/default_model.md
 records what it gave the shipped model.
 """
@@ -29,6 +30,8 @@ def parse_source(text: str) -> tuple[Path, float]:
     if w <= 0:
         raise SystemExit(f"{text}: the weight must be positive")
     folder = Path(path)
+    if not folder.is_dir():
+        raise SystemExit(f"{folder}: no such folder")
     if not (folder / WEIGHTS).is_file():
         raise SystemExit(f"{folder}: no {WEIGHTS} in this folder")
     return folder, w
@@ -52,6 +55,14 @@ def average(sources: list[tuple[Path, float]]) -> dict:
     return {k: (v / total).to(dtypes[k]) for k, v in acc.items()}
 
 
+def card(name: str, sources: list[tuple[Path, float]]) -> str:
+    parts = "\n".join(f"- `{folder}` (weight {w:g})" for folder, w in sources)
+    return (f"---\nlibrary_name: transformers\npipeline_tag: text2text-generation\ntags:\n- needle\n- tool-calling\n"
+            f"---\n\n# {name}\n\nWeighted average of the weights of these Needle models "
+            f"(`training_scripts/average_weights.py`):\n\n{parts}\n\nNot evaluated yet: measure it with "
+            f"`needle-hf eval --model <this folder> --data <rows>` before using it.\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sources", nargs="+", help="FOLDER[:WEIGHT] (at least two)")
@@ -64,8 +75,11 @@ def main(argv=None) -> int:
     if out.exists():
         raise SystemExit(f"{out}: already exists; pick a new folder")
     state = average(sources)
-    shutil.copytree(sources[0][0], out, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "*.pt", "*.pth"))
+    # the first folder's card and training records describe that model, not the average
+    skip = ("checkpoint-*", "prepared", "*.pt", "*.pth", "README.md", "training_summary.json", "needle_training.json")
+    shutil.copytree(sources[0][0], out, ignore=shutil.ignore_patterns(*skip))
     save_file(state, str(out / WEIGHTS), metadata={"format": "pt"})
+    (out / "README.md").write_text(card(out.name, sources), encoding="utf-8")
     print(f"wrote {out / WEIGHTS}: " + " + ".join(f"{w:g} x {f}" for f, w in sources))
     return 0
 

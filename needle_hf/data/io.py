@@ -129,8 +129,9 @@ class ValidationReport:
         return f"{src}{self.total} rows, {self.valid} valid, {self.invalid} invalid ({len(self.problems)} problems)"
 
     def format(self, min_per_tool: int | None = DEFAULT_MIN_PER_TOOL, max_problems: int | None = None,
-               max_warnings: int | None = 20) -> str:
-        """Human-readable report: problems (``file:line: message``), per-tool counts, warnings."""
+               max_warnings: int | None = 20, max_tools: int | None = 40) -> str:
+        """Human-readable report: problems (``file:line: message``), per-tool counts (the `max_tools` most called;
+        generated data offers thousands of tools, ``to_dict`` / ``--json`` has them all), warnings."""
         out = [self.summary()]
         shown = self.problems if max_problems is None else self.problems[:max_problems]
         if shown:
@@ -143,14 +144,17 @@ class ValidationReport:
             out.append(f"call types: {types}")
             names = sorted(set(self.tool_counts) | set(self.offered_counts),
                            key=lambda n: (-self.tool_counts.get(n, 0), n))
+            listed_names = names if max_tools is None else names[:max_tools]
             if names:
-                width = max(12, *(len(n) for n in names))
+                width = max(12, *(len(n) for n in listed_names))
                 out.append("per tool (valid rows; called = rows calling it, offered = rows offering it):")
                 out.append(f"  {'tool':<{width}}  {'called':>7}  {'offered':>7}")
-                for n in names:
+                for n in listed_names:
                     c = self.tool_counts.get(n, 0)
                     flag = f"  WARNING: under {min_per_tool}" if min_per_tool and c < min_per_tool else ""
                     out.append(f"  {n:<{width}}  {c:>7}  {self.offered_counts.get(n, 0):>7}{flag}")
+                if max_tools is not None and len(names) > max_tools:
+                    out.append(f"  ... and {len(names) - max_tools} more tools (--json lists them all)")
             if self.duplicates:
                 out.append(f"duplicates: {self.duplicates} row(s) repeat the query and tools of an earlier row")
         if self.warnings:
@@ -162,7 +166,10 @@ class ValidationReport:
         if min_per_tool:
             under = self.under_minimum(min_per_tool)
             if under:
-                listed = ", ".join(f"{n} ({c})" for n, c in under.items())
+                items = list(under.items())
+                listed = ", ".join(f"{n} ({c})" for n, c in (items if max_tools is None else items[:max_tools]))
+                if max_tools is not None and len(items) > max_tools:
+                    listed += f", ... ({len(items) - max_tools} more)"
                 out.append(f"WARNING: {len(under)} tool(s) have fewer than {min_per_tool} examples: {listed}. "
                            f"Per-tool splits hold out up to 20 examples per tool (10 validation + 10 test); "
                            f"add examples for these tools.")
@@ -186,7 +193,8 @@ class DataValidationError(ValueError):
         lines = [str(p) for p in report.problems[:max_problems]]
         more = len(report.problems) - len(lines)
         msg = (f"{report.summary()}\n" + "\n".join(lines) + (f"\n... and {more} more problems" if more > 0 else "")
-               + "\nfix these rows, or load with strict=False to skip them (they are counted in the report)")
+               + "\nfix these rows (`needle-hf validate-data FILE` lists every problem), or in Python load them with "
+                 "strict=False to skip them (they are counted in the report)")
         super().__init__(msg)
 
 

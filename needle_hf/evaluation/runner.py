@@ -105,21 +105,33 @@ def write_reports(report: dict, out: str | Path) -> tuple[Path, Path]:
     return out, md
 
 
-def load_eval_rows(data: str, split: str = "test", limit: int | None = None) -> list[dict[str, Any]]:
-    """Rows from a JSONL file, a dataset folder (parquet + card, as saved by save_dataset) or a Hub dataset id."""
+def load_eval_rows(data: str, split: str | None = None, limit: int | None = None,
+                   default_split: str = "test") -> list[dict[str, Any]]:
+    """Rows from a JSONL file, a dataset folder (parquet + card, as saved by save_dataset) or a Hub dataset id;
+    `split` (None: `default_split`) picks the split of a dataset and is an error for a JSONL file (it has none)."""
     from ..data.io import load_rows
 
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1 (or None for every row), got {limit}")
     path = Path(data)
     if path.suffix == ".jsonl" or path.is_file():
+        if split is not None:
+            raise ValueError(f"{data} is a JSONL file, which has no splits; drop --split {split} (or pass a dataset "
+                             "folder / Hub dataset)")
         rows = list(load_rows(path))
     else:
+        split = split or default_split
         import datasets
 
+        from ..inference import require_local_or_hub_id
+
+        require_local_or_hub_id(data, "dataset folder or JSONL file")
         try:
             dsd = datasets.load_dataset(str(path) if path.exists() else data)
         except Exception as err:  # datasets raises many types; the user needs the name and the reason
-            raise ValueError(f"cannot load dataset {data!r}: {str(err).splitlines()[0]}") from None
+            local = "" if path.exists() else f" (and there is no local folder {data!r})"
+            raise ValueError(f"cannot load dataset {data!r}{local}: {str(err).splitlines()[0]}") from None
         if split not in dsd:
             raise ValueError(f"dataset {data!r} has no split {split!r}; it has {', '.join(dsd)}")
         rows = [dict(r) for r in dsd[split]]
-    return rows[:limit] if limit else rows
+    return rows[:limit] if limit is not None else rows

@@ -137,7 +137,8 @@ class NeedleConfig(PreTrainedConfig):
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "NeedleConfig":
-        """Build a config from a named size (`needle-26m`, `needle-small`, `needle-mini`, `needle-tiny`)."""
+        """Build a config from a named size (`needle-26m`, `needle-small`, `needle-mini`, `needle-micro`,
+        `needle-tiny`)."""
         if name not in PRESETS:
             raise ValueError(f"Unknown Needle preset {name!r}; choose one of {', '.join(PRESETS)}.")
         return cls(**{**PRESETS[name], **overrides})

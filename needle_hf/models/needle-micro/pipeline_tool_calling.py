@@ -106,6 +106,12 @@ class ToolCallingPipeline(Pipeline):
 
     def _sanitize_parameters(self, tools=None, constrained=None, copy_strings=None, max_new_tokens=None,
                              return_text=None, top_k_tools=None, streamer=None, **generate_kwargs):
+        if top_k_tools is not None and (isinstance(top_k_tools, bool) or not isinstance(top_k_tools, int)
+                                        or top_k_tools < 1):
+            raise ValueError(f"top_k_tools must be a whole number of at least 1 (or None: keep every tool), got "
+                             f"{top_k_tools!r}")
+        if copy_strings and constrained is False:
+            raise ValueError("copy_strings=True is part of constrained decoding; drop it or drop constrained=False")
         preprocess = {k: v for k, v in dict(tools=tools, top_k_tools=top_k_tools, constrained=constrained,
                                             copy_strings=copy_strings).items() if v is not None}
         forward = dict(generate_kwargs)
@@ -118,7 +124,11 @@ class ToolCallingPipeline(Pipeline):
 
     def __call__(self, inputs, tools=None, batch_size: int | None = None, **kwargs):
         single = isinstance(inputs, str)
-        queries = [inputs] if single else list(inputs)
+        try:
+            queries = [inputs] if single else list(inputs)
+        except TypeError:
+            raise ValueError(f"tool-calling takes a request string or a list of them, got {type(inputs).__name__}"
+                             ) from None
         if not queries:
             return []
         if tools is None:
@@ -146,7 +156,9 @@ class ToolCallingPipeline(Pipeline):
         rows, id_rows = [], []
         for i, item in enumerate(items):
             query, tools = item["query"], parse_tools(item["tools"])
-            if not isinstance(query, str) or not query.strip():
+            if not isinstance(query, str):
+                raise ValueError(f"query {i} is a {type(query).__name__}: give the request as a non-empty string.")
+            if not query.strip():
                 raise ValueError(f"query {i} is empty: give the request as a non-empty string.")
             if top_k_tools and len(tools) > top_k_tools:
                 tools = [t for t, _ in retrieve_tools(self.model, self.tokenizer, query, tools, k=top_k_tools)]

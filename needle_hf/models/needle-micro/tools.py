@@ -228,6 +228,56 @@ def _check_enum(enum, where: str) -> list | None:
 # dict schemas (flat v1, JSON Schema / OpenAI / BFCL / Anthropic / MCP)
 # --------------------------------------------------------------------------------------------------------------
 
+# Keys the dict-schema reader uses, per level. Unknown keys are accepted: real schemas carry many legitimate
+# extras (JSON Schema / OpenAPI keywords such as title, default, format, minItems; OpenAI "strict"; Anthropic
+# "cache_control"; MCP "annotations", "outputSchema"; vendor "x-..." keys). Only a near-miss of a key that is read
+# (see _typo_of) is rejected, because such a typo silently drops a tool's parameters, a type or "required".
+_TOOL_KEYS = ("name", "description", "parameters", "input_schema", "inputSchema", "function", "type")
+_SCHEMA_KEYS = ("type", "description", "properties", "required", "enum", "const", "items", "anyOf", "oneOf",
+                "allOf", "$ref", "$defs", "definitions")
+# legitimate keys just outside the rule (one more edit and they would be near-misses): kept accepted even if the
+# rule is ever widened. JSON Schema, MCP and ajv-keywords keys.
+_LEGIT_KEYS = frozenset({"minProperties", "maxProperties", "outputSchema", "output_schema", "icons", "typeof",
+                         "allRequired", "anyRequired", "oneRequired"})
+
+
+def _edits(a: str, b: str) -> int:
+    """Edit distance counting an insertion, deletion, substitution or swap of adjacent characters as one edit."""
+    before, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], before[j - 2] + 1)
+        before, prev = prev, cur
+    return prev[-1]
+
+
+@functools.lru_cache(maxsize=1 << 12)  # the same keys recur in every tool of a dataset
+def _typo_of(key: str, read: tuple) -> str | None:
+    """The key in ``read`` that ``key`` is a near-miss of, else None: ignoring case, at most one edit away (two for
+    keys longer than five characters), e.g. "typ", "tpye", "Type" for "type"; "paramters", "requird" for the others.
+    """
+    best = None
+    for k in read:
+        limit = 1 if len(k) <= 5 else 2
+        if abs(len(key) - len(k)) <= limit:
+            d = _edits(key.lower(), k.lower())
+            if d <= limit and (best is None or d < best[0]):
+                best = (d, k)
+    return None if best is None else best[1]
+
+
+def _check_keys(d: dict, read: tuple, where: str) -> None:
+    """Reject a key of ``d`` that looks like a misspelling of a key the reader uses at this level (``read``)."""
+    for key in d:
+        if isinstance(key, str) and key not in read and key not in _LEGIT_KEYS and not key.startswith("x-"):
+            near = _typo_of(key, read)
+            if near is not None:
+                raise ToolSchemaError(f"{where}: unknown key {key!r} (did you mean {near!r}?)")
+
+
 def _resolve_ref(prop: dict, root: dict, where: str) -> dict:
     seen = 0
     while isinstance(prop, dict) and "$ref" in prop:
@@ -250,6 +300,7 @@ def _resolve_ref(prop: dict, root: dict, where: str) -> dict:
 def _schema_type(prop: dict, where: str, root: dict) -> tuple[str, list | None, str | None]:
     """(canonical type, enum, items) of a JSON-Schema-like property or a flat v1 parameter."""
     prop = _resolve_ref(prop, root, where)
+    _check_keys(prop, _SCHEMA_KEYS, where)
     t = prop.get("type")
     if isinstance(t, list):  # ["integer", "null"]
         non_null = [x for x in t if not (isinstance(x, str) and x.lower() == "null")]
@@ -329,6 +380,7 @@ def _is_json_schema(params: dict) -> bool:
 
 
 def _params_from_json_schema(params: dict, where: str) -> list[Param]:
+    _check_keys(params, _SCHEMA_KEYS, where)
     t = params.get("type", "object")
     if not isinstance(t, str) or _TYPE_ALIASES.get(t.strip().lower()) != "object":
         raise ToolSchemaError(f"{where}: a JSON Schema \"parameters\" must have \"type\": \"object\", got "
@@ -379,6 +431,7 @@ def _params_from_dict_tool(d: dict, where: str) -> list[Param]:
             jwhere = f"{pwhere}[{j}]"
             if not isinstance(prop, dict) or not isinstance(prop.get("name"), str):
                 raise ToolSchemaError(f"{jwhere}: expected an object with a \"name\" string, got {_show(prop)}")
+            _check_keys(prop, ("name",) + _SCHEMA_KEYS, jwhere)
             out.append(_param(prop["name"], prop, _flat_required(prop, jwhere), f"{pwhere}.{prop['name']}", {}))
         return out
     if not isinstance(params, dict):
@@ -391,8 +444,10 @@ def _params_from_dict_tool(d: dict, where: str) -> list[Param]:
 
 
 def _tool_from_dict(d: dict, where: str) -> Tool:
+    _check_keys(d, _TOOL_KEYS, where)
     if isinstance(d.get("function"), dict) and (d.get("type") == "function" or "name" not in d):
         d, where = d["function"], f"{where}.function"  # OpenAI {"type": "function", "function": {...}}
+        _check_keys(d, _TOOL_KEYS, where)
     if "name" not in d:
         hint = " (OpenAI tools need {\"type\": \"function\", \"function\": {...}})" if d.get("type") == "function" \
             else ""
