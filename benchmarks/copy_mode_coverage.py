@@ -70,6 +70,15 @@ def load(args) -> list[dict]:
     return list(generate_rows(args.rows, seed=args.seed))
 
 
+def git_commit(out: Path) -> str:
+    """Short HEAD commit, marked when tracked files other than `out` (this report) have uncommitted changes."""
+    def git(*cmd):
+        return subprocess.run(["git", *cmd], capture_output=True, text=True).stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){out.resolve()}")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if changed else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=5000)
@@ -113,7 +122,7 @@ def main(argv=None) -> int:
     print(table)
     if args.out:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+        commit = git_commit(Path(args.out))
         section = (f"## {source}\n\nCommand: `python benchmarks/copy_mode_coverage.py {' '.join(argv or sys.argv[1:])}`"
                    f" ({stamp}, commit {commit}, {platform.python_version()})\n\n{table}\n")
         out = Path(args.out)
