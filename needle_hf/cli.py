@@ -78,10 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                "max_new_tokens": args.max_new_tokens, "return_text": True}
     if args.stream:
         options["streamer"] = _StderrStreamer(pipe.tokenizer)
-    result = pipe(args.query, tools=tools, **options)
+    result = pipe(args.query, tools=tools, **options)  # dropped invalid output is logged (stderr) by the pipeline
     print(json.dumps(result["calls"], ensure_ascii=False))
-    for error in result["errors"]:
-        print(f"warning: {error}", file=sys.stderr)
     return 0
 
 
