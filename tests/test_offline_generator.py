@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from needle_hf.data import catalog as C
+from needle_hf.data.catalog.naming import DESC_SUFFIXES
 from needle_hf.data.offline import (CALL_TYPES, DEFAULT_MIX, OfflineGenerator, generate_rows, generate_to_file,
                                     load_tools_file, parse_mix, row_key)
 from needle_hf.tools import answers_to_text, parse_calls, parse_tools, to_snake_case, tool_to_dict, validate_calls
@@ -209,6 +210,15 @@ def test_breadth_in_rows_and_shuffling(sample):
     orders = {tuple(t["parameters"]) for row in rows for t in json.loads(row["tools"]) if t["name"] == "set_alarm"
               and len(t["parameters"]) == 3}
     assert len(orders) > 1                                     # parameter order shuffled
+
+
+def test_descriptions_do_not_repeat_a_sentence(sample):
+    rows, _, _ = sample
+    descriptions = [t.get("description", "") for row in rows for t in json.loads(row["tools"])]
+    suffixed = [d for d in descriptions if any(d.endswith(x) for x in DESC_SUFFIXES)]
+    assert len(suffixed) > 100  # the long variants are common
+    for d in descriptions:
+        assert not any(d.count(x) > 1 for x in DESC_SUFFIXES), d
 
 
 def test_no_duplicate_rows(sample):

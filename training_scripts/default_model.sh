@@ -6,7 +6,9 @@
 # fresh rows of the same generator, more parallel calls, with a long decay), phase 5 ~1.2 hours (phase 4 again,
 # another seed, a 40% decay).
 # Phases 1 and 2 generated their data with the generator as of commit 6d33e27 (git checkout it to get the exact
-# same rows); phases 3-5 with the generator of commit 8692ff8 and later.
+# same rows); phases 3-5 with the generator of commit 8692ff8 (up to commit 79d78c7 it writes the same rows; the
+# commit after it stops repeating a description sentence: 131 of 11,343 tool descriptions (1.2%) in generate_rows(3000,
+# seed=11)).
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"

@@ -177,7 +177,9 @@ def vary_description(rng, desc: str, app: str = "") -> str:
     pre = DESC_PREFIXES[rng.randrange(len(DESC_PREFIXES))].replace("{app}", app or "App")
     out = pre + desc
     for _ in range(rng.randrange(1, 3)):
-        out += DESC_SUFFIXES[rng.randrange(len(DESC_SUFFIXES))]
+        suffix = DESC_SUFFIXES[rng.randrange(len(DESC_SUFFIXES))]
+        if suffix not in out:  # the same draw twice would repeat a sentence (the rng calls stay the same)
+            out += suffix
     return out
 
 
