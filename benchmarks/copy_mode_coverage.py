@@ -49,7 +49,7 @@ def is_span(value: str, source: str) -> bool:
 
 def kind(value: str, source: str | None, codes: bool) -> str:
     if source is None:
-        return "free (request needs JSON escapes: no copy mode)"
+        return "free (blank request or lone surrogate: no copy mode)"
     if is_span(value, source):
         return "copied from the request"
     if any(p.fullmatch(value) for p in DATED):

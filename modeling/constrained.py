@@ -232,7 +232,7 @@ def answer_lark(
     (`takes_codes`); see `copy_source` for when the text cannot be used (the grammar is then the ordinary one).
     """
     tools = _as_tools(tools)
-    source = copy_source(copy_from, ensure_ascii) if copy_from is not None else None
+    source = copy_source(copy_from) if copy_from is not None else None
     uses_codes = False
     lines = []
     start = f"<[{int(tool_call_token_id)}]> answer" if tool_call_token_id is not None else "answer"
@@ -285,8 +285,10 @@ def answer_lark(
     body += f"STRING: /{_string_re(ensure_ascii)}/\nINT: /{_INT_RE}/\nNUMBER: /{_NUMBER_RE}/\n"
     if source is not None:
         dated = "|".join(v for k, v in COPY_FORMATS.items() if k != CODE_FORMAT)
+        # chunks as they appear inside a JSON string: json.dumps escapes (\", \\, \n, \uXXXX for ensure_ascii)
+        chunks = [json.dumps(c, ensure_ascii=ensure_ascii)[1:-1] for c in _copy_chunks(source)]
         body += ('copy_string: "\\"" (COPIED | FORMATTED) "\\""\n'
-                 f"COPIED: %regex {json.dumps({'substring_chunks': _copy_chunks(source)}, ensure_ascii=False)}\n"
+                 f"COPIED: %regex {json.dumps({'substring_chunks': chunks}, ensure_ascii=False)}\n"
                  f"FORMATTED: /{dated}/\n")
         if uses_codes:
             body += ('copy_code: "\\"" (COPIED | FORMATTED_OR_CODE) "\\""\n'
@@ -326,18 +328,13 @@ def _copy_chunks(text: str) -> list[str]:
     return re.findall(r"\w+|\W", text)
 
 
-def copy_source(text: str, ensure_ascii: bool = False) -> str | None:
-    """The text copy mode copies from, or None when copy mode cannot apply to it.
-
-    Copied words are written raw inside a JSON string, so the text must need no JSON escape: no `"`, no backslash,
-    no control character (and only ASCII for `ensure_ascii` models, which escape the rest). Such requests, and
-    blank ones, fall back to ordinary strings rather than making their values impossible.
-    """
+def copy_source(text: str) -> str | None:
+    """The text copy mode copies from, or None when copy mode cannot apply to it (the grammar is then the ordinary
+    one): a blank request, or one with a lone surrogate (not encodable as UTF-8). Characters that need a JSON escape
+    (`"`, backslash, control characters; non-ASCII for `ensure_ascii` models) are copied in their escaped form."""
     if not isinstance(text, str) or not text.strip():
         return None
-    if any(c in '"\\' or ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        return None
-    if ensure_ascii and not text.isascii():
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         return None
     return text
 

@@ -602,16 +602,34 @@ def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
         assert not _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
 
 
-@pytest.mark.parametrize("query, ensure_ascii", [
-    ('Text Bob "hi"', False),  # a quote would need a JSON escape inside the copied value
-    ("path C:\\temp", False), ("tab\there", False), ("   ", False),
-    ("Zürich", True),  # ensure_ascii models write \\u escapes for non-ASCII characters
+@pytest.mark.parametrize("query, ensure_ascii, value", [
+    ('Text Bob "hi there" now', False, '"hi there"'),  # copied in their JSON-escaped form: \"hi there\"
+    ("save to C:\\temp\\new please", False, "C:\\temp\\new"), ("tab\there", False, "tab\there"),
+    ("weather in Zürich", True, "Zürich"),  # ensure_ascii models write \u00fc
 ])
-def test_copy_mode_falls_back_to_free_strings(query, ensure_ascii):
-    assert copy_source(query, ensure_ascii) is None
-    assert answer_lark(TOOLS_A, copy_from=query, ensure_ascii=ensure_ascii) == answer_lark(
-        TOOLS_A, ensure_ascii=ensure_ascii)
-    assert copy_source("Zürich", False) == "Zürich" and "COPIED" in answer_lark(TOOLS_A, copy_from="Zürich")
+def test_copy_mode_copies_text_that_needs_json_escapes(tok, query, ensure_ascii, value):
+    import llguidance
+
+    assert copy_source(query) == query
+    grammar = answer_grammar(TOOLS_A, None, copy_from=query, ensure_ascii=ensure_ascii)
+    matcher = llguidance.LLMatcher(get_ll_tokenizer(tok), grammar, log_level=0)
+
+    def accepts(v):
+        text = answers_to_text(_answer("send_message", to=v, body=v), ensure_ascii)
+        return _accepts(matcher, tok(text, add_special_tokens=False)["input_ids"] + [EOS])
+
+    assert accepts(value)
+    assert not accepts(value[:-1] + "!")  # not in the request
+    if '"' in value:
+        assert accepts(value[1:-1]) and accepts(value[:-1])  # runs of chunks: the quotes are chunks of their own
+        assert not accepts(value[:-2] + '"')  # "hi ther" + quote is not a run of the request's chunks
+
+
+@pytest.mark.parametrize("query", ["   ", "", "lone \ud800 surrogate"])
+def test_copy_mode_falls_back_to_free_strings(query):
+    assert copy_source(query) is None
+    assert answer_lark(TOOLS_A, copy_from=query) == answer_lark(TOOLS_A)
+    assert "COPIED" in answer_lark(TOOLS_A, copy_from="Zürich")
 
 
 @pytest.mark.parametrize("tool, param, expected", [

@@ -92,7 +92,7 @@ def test_random_tool_lists_always_give_valid_calls(pipe):
 def test_copy_strings_values_come_from_the_request(pipe, monkeypatch):
     """Copy mode: every free-text string argument is copied from the request; `config.copy_strings` is the default
     and a call-time `copy_strings=` overrides it."""
-    queries = QUERIES + ["send Bob 'hello there'", "weather in Oslo, tell Anna"]
+    queries = QUERIES + ["send Bob 'hello there'", "weather in Oslo, tell Anna", 'text Anna "see you at 5"']
     tools = [TOOLS[0], TOOLS[2]]  # the tools with free-text strings (weather, message)
     copied = pipe(queries, tools=tools, copy_strings=True, max_new_tokens=64)
     free = {"location", "label", "recipient", "body"}
