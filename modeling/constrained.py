@@ -285,10 +285,11 @@ def answer_lark(
     body += f"STRING: /{_string_re(ensure_ascii)}/\nINT: /{_INT_RE}/\nNUMBER: /{_NUMBER_RE}/\n"
     if source is not None:
         dated = "|".join(v for k, v in COPY_FORMATS.items() if k != CODE_FORMAT)
-        # chunks as they appear inside a JSON string: json.dumps escapes (\", \\, \n, \uXXXX for ensure_ascii)
+        # chunks as they appear inside a JSON string: json.dumps escapes (\", \\, \n, \uXXXX for ensure_ascii);
+        # `& /.+/`: a copy is never empty (no generated answer has an empty string; the model used "" to dodge)
         chunks = [json.dumps(c, ensure_ascii=ensure_ascii)[1:-1] for c in _copy_chunks(source)]
         body += ('copy_string: "\\"" (COPIED | FORMATTED) "\\""\n'
-                 f"COPIED: %regex {json.dumps({'substring_chunks': chunks}, ensure_ascii=False)}\n"
+                 f"COPIED: %regex {json.dumps({'substring_chunks': chunks}, ensure_ascii=False)} & /.+/\n"
                  f"FORMATTED: /{dated}/\n")
         if uses_codes:
             body += ('copy_code: "\\"" (COPIED | FORMATTED_OR_CODE) "\\""\n'

@@ -59,12 +59,12 @@ def tiny_needle(tokenizer=None, **overrides):
 
 
 def is_copied(value: str, query: str, codes: bool = False) -> bool:
-    """The rule copy mode enforces, computed independently of its grammar: `value` is a run of whole words / single
-    other characters of `query`, or an ISO date/time/date-time, or a short code when the parameter takes codes
-    (`codes`; constrained.COPY_FORMATS)."""
+    """The rule copy mode enforces, computed independently of its grammar: `value` is a non-empty run of whole words
+    / single other characters of `query`, or an ISO date/time/date-time, or a short code when the parameter takes
+    codes (`codes`; constrained.COPY_FORMATS)."""
     from needle_hf.constrained import COPY_FORMATS
 
     if any(re.fullmatch(f"(?:{p})", value) for k, p in COPY_FORMATS.items() if codes or not k.startswith("code")):
         return True
     chunks = re.findall(r"\w+|\W", query)
-    return any("".join(chunks[i:j]) == value for i in range(len(chunks)) for j in range(i, len(chunks) + 1))
+    return any("".join(chunks[i:j]) == value for i in range(len(chunks)) for j in range(i + 1, len(chunks) + 1))

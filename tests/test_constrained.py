@@ -588,6 +588,7 @@ def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
         _answer("set_timer", minutes=5, tags=["a", "d"]),  # string array items are copied as well
         _answer("send_message", to="Bob", body="6 pm"),
         _answer("send_message", to="Bob", body="Europe"),  # not a code (and not in the request)
+        _answer("send_message", to="Bob", body=""),  # a copy is never empty
         _answer("send_message", to="EUR", body="late"),  # a code, but not for a parameter that takes codes
         _answer("send_message", to="Bob", body="fr"),
         _answer("convert", toCurrency="EUR", note="US"),
