@@ -46,17 +46,16 @@ def _check_decoding(args: argparse.Namespace) -> None:
         raise ValueError("--copy-strings is part of constrained decoding; drop it or drop --no-constrained")
 
 
-class _StderrStreamer:
-    """`--stream`: decoded text on stderr as it is generated, so stdout holds only the JSON calls."""
+def _stderr_streamer(tokenizer):
+    """`--stream`: decoded text on stderr as it is generated (TextStreamer prints to stdout), so stdout holds only
+    the JSON calls."""
+    from transformers import TextStreamer  # imported here: the CLI starts without transformers
 
-    def __new__(cls, tokenizer):
-        from transformers import TextStreamer
+    class StderrStreamer(TextStreamer):
+        def on_finalized_text(self, text: str, stream_end: bool = False):
+            print(text, end="\n" if stream_end else "", file=sys.stderr, flush=True)
 
-        class Streamer(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False):
-                print(text, end="\n" if stream_end else "", file=sys.stderr, flush=True)
-
-        return Streamer(tokenizer, skip_prompt=False, skip_special_tokens=True)
+    return StderrStreamer(tokenizer, skip_prompt=False, skip_special_tokens=True)
 
 
 def _add_copy_strings_argument(p: argparse.ArgumentParser) -> None:
@@ -77,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,
                "max_new_tokens": args.max_new_tokens, "return_text": True}
     if args.stream:
-        options["streamer"] = _StderrStreamer(pipe.tokenizer)
+        options["streamer"] = _stderr_streamer(pipe.tokenizer)
     result = pipe(args.query, tools=tools, **options)  # dropped invalid output is logged (stderr) by the pipeline
     print(json.dumps(result["calls"], ensure_ascii=False))
     return 0
@@ -226,8 +225,8 @@ def cmd_generate_data(args: argparse.Namespace) -> int:
 
 
 _LORA_OPTIONS = {"command", "func", "data", "model", "tokenizer", "output_dir", "val_per_tool", "test_per_tool",
-                 "unconstrained_eval", "copy_strings", "epochs", "lr", "batch_size", "seed", "threads", "use_cpu", "lora", "rank",
-                 "alpha", "target", "lora_dropout", "base_model_id", "push_to_hub", "private"}
+                 "unconstrained_eval", "copy_strings", "epochs", "lr", "batch_size", "seed", "threads", "use_cpu",
+                 "lora", "rank", "alpha", "target", "lora_dropout", "base_model_id", "push_to_hub", "private"}
 
 
 def cmd_finetune_lora(args: argparse.Namespace) -> int:
