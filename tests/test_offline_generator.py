@@ -12,8 +12,8 @@ import pytest
 
 from needle_hf.data import catalog as C
 from needle_hf.data.catalog.naming import DESC_SUFFIXES
-from needle_hf.data.offline import (CALL_TYPES, DEFAULT_MIX, OfflineGenerator, generate_rows, generate_to_file,
-                                    load_tools_file, parse_mix, row_key)
+from needle_hf.data.offline import (CALL_TYPES, DEFAULT_MIX, OfflineGenerator, format_summary, generate_rows,
+                                    generate_to_file, load_tools_file, parse_mix, row_key)
 from needle_hf.tools import answers_to_text, parse_calls, parse_tools, to_snake_case, tool_to_dict, validate_calls
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -286,6 +286,7 @@ def test_tools_mode_uses_only_the_given_tools():
     assert {m["call_type"] for m in metas} == set(CALL_TYPES)
     assert sum(m["call_type"] == "none" for m in metas) > 20
     assert set(summary["tool_sources"]) == {"user"}
+    assert "procedural" not in format_summary(summary)  # user tools are not the generator's procedural tools
 
 
 def test_tools_mode_from_file_and_unusable_tools(tmp_path):

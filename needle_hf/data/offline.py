@@ -85,15 +85,16 @@ class GenerationSummary:
 
     def as_dict(self) -> dict:
         elapsed = self.elapsed or (time.perf_counter() - self.start)
-        total_tools = sum(self.tool_sources.values()) or 1
-        proc = sum(v for k, v in self.tool_sources.items() if k != "catalog")
+        # share of procedural (invented / mutated) tools among the generator's own; user tools (--tools) are neither
+        generated = sum(v for k, v in self.tool_sources.items() if k != "user") or 1
+        proc = sum(v for k, v in self.tool_sources.items() if k not in ("catalog", "user"))
         return {
             "rows": self.rows, "seed": self.seed, "mix": self.mix, "out": self.out, "resumed_rows": self.resumed_rows,
             "call_types": dict(sorted(self.call_types.items())), "num_tools": dict(sorted(self.num_tools.items())),
             "num_calls": dict(sorted(self.num_calls.items())),
             "domains": dict(sorted(self.domains.items(), key=lambda kv: (-kv[1], kv[0]))),
             "tool_sources": dict(sorted(self.tool_sources.items())),
-            "procedural_tool_fraction": round(proc / total_tools, 4),
+            "procedural_tool_fraction": round(proc / generated, 4),
             "distinct_tool_names": len(self.tool_names),
             "skipped": dict(sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
             "exhausted": self.exhausted,
@@ -113,8 +114,10 @@ def format_summary(d: dict) -> str:
     lines.append("  call types: " + ", ".join(f"{k}={v}" for k, v in d["call_types"].items()))
     lines.append("  tools per row: " + ", ".join(f"{k}={v}" for k, v in d["num_tools"].items()))
     lines.append("  calls per row: " + ", ".join(f"{k}={v}" for k, v in d["num_calls"].items()))
+    own = any(k != "user" for k in d["tool_sources"])
     lines.append(f"  tool sources: " + ", ".join(f"{k}={v}" for k, v in d["tool_sources"].items())
-                 + f" (procedural {d['procedural_tool_fraction']:.0%}); distinct tool names: {d['distinct_tool_names']}")
+                 + (f" (procedural {d['procedural_tool_fraction']:.0%} of the generator's tools)" if own else "")
+                 + f"; distinct tool names: {d['distinct_tool_names']}")
     lines.append(f"  domains ({len(d['domains'])}): " + ", ".join(f"{k}={v}" for k, v in d["domains"].items()))
     skipped = d["skipped"]
     lines.append("  skipped: " + (", ".join(f"{k}={v}" for k, v in skipped.items()) if skipped else "none"))
