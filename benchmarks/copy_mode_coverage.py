@@ -34,7 +34,9 @@ CODE = re.compile(COPY_FORMATS[CODE_FORMAT])
 
 
 def is_span(value: str, source: str) -> bool:
-    """`value` is a run of whole chunks (words / single other characters) of `source`."""
+    """`value` is a non-empty run of whole chunks (words / single other characters) of `source`."""
+    if not value:
+        return False
     bounds, pos = {0}, 0
     for chunk in _copy_chunks(source):
         pos += len(chunk)

@@ -41,11 +41,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _check_decoding(args: argparse.Namespace) -> None:
-    if args.no_constrained and args.copy_strings:
-        raise ValueError("--copy-strings is part of constrained decoding; drop it or drop --no-constrained")
-
-
 def _stderr_streamer(tokenizer):
     """`--stream`: decoded text on stderr as it is generated (TextStreamer prints to stdout), so stdout holds only
     the JSON calls."""
@@ -70,7 +65,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from needle_hf.inference import load_pipeline, read_tools_arg
 
-    _check_decoding(args)
     tools = read_tools_arg(args.tools)
     pipe = load_pipeline(args.model)
     options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,
@@ -118,7 +112,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from needle_hf.evaluation.runner import evaluate_rows, load_eval_rows, metrics_table, write_reports
     from needle_hf.inference import load_pipeline
 
-    _check_decoding(args)
     rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
     pipe = load_pipeline(args.model)
     report = evaluate_rows(pipe.model, pipe.tokenizer, rows, constrained=not args.no_constrained,

@@ -100,7 +100,7 @@ def test_eval_bad_flags_are_clear_errors(model_dir, data_file, tmp_path, capsys)
     assert _eval(model_dir, data_file, out, "--split", "validation") == 2  # a JSONL file has no splits
     assert "is a JSONL file, which has no splits; drop --split validation" in capsys.readouterr().err
     assert _eval(model_dir, data_file, out, "--no-constrained", "--copy-strings") == 2
-    assert "--copy-strings is part of constrained decoding" in capsys.readouterr().err
+    assert "copy mode (--copy-strings / copy_strings=True) is part of constrained decoding" in capsys.readouterr().err
     for flag, value in (("--limit", "0"), ("--limit", "-3"), ("--batch-size", "0"), ("--max-new-tokens", "x")):
         with pytest.raises(SystemExit) as exit_info:  # argparse usage error
             cli_main(["eval", "--data", str(data_file), flag, value])

@@ -222,6 +222,13 @@ def test_warning_for_tools_under_120_examples():
         check_finetune_data(rows)
 
 
+def test_copy_mode_without_the_grammar_is_refused_before_training(base_dir, tmp_path):
+    with pytest.raises(ValueError, match="copy mode .* is part of constrained decoding"):
+        finetune_lora(make_rows(HOME, 4, seed=1), str(base_dir), tmp_path / "x", constrained=False, copy_strings=True,
+                      progress=False, max_new_tokens=8)
+    assert not (tmp_path / "x").exists()
+
+
 def test_bad_targets_are_a_clear_error(base_dir, tmp_path):
     with pytest.raises(AdapterError, match="do not match the model.*q_proj"):
         finetune_lora(make_rows(HOME, 4, seed=1), str(base_dir), tmp_path / "x", target="mlp.fc1", progress=False,

@@ -209,7 +209,7 @@ def test_cli_run_stream_goes_to_stderr(model_dir, capsys):
 def test_bad_call_arguments_are_clear_errors(pipe, model_dir, capsys):
     with pytest.raises(ValueError, match="top_k_tools must be a whole number of at least 1"):
         pipe("weather in Paris", tools=TOOLS, top_k_tools=0)
-    with pytest.raises(ValueError, match="copy_strings=True is part of constrained decoding"):
+    with pytest.raises(ValueError, match=r"copy_strings=True\) is part of constrained decoding"):
         pipe("weather in Paris", tools=TOOLS, constrained=False, copy_strings=True)
     with pytest.raises(ValueError, match="takes a request string or a list of them, got NoneType"):
         pipe(None, tools=TOOLS)
@@ -219,7 +219,7 @@ def test_bad_call_arguments_are_clear_errors(pipe, model_dir, capsys):
         load_pipeline("./no/such/model")  # not a Hub id either: fails at once, no network retries
     assert cli_main(["run", "--query", "hi", "--tools", json.dumps(TOOLS), "--model", str(model_dir),
                      "--no-constrained", "--copy-strings"]) == 2
-    assert "--copy-strings is part of constrained decoding" in capsys.readouterr().err
+    assert "copy mode (--copy-strings / copy_strings=True) is part of constrained decoding" in capsys.readouterr().err
 
 
 def test_cli_run_bad_tools_json(model_dir, tmp_path, capsys):

@@ -216,7 +216,10 @@ def test_finetune_report(tmp_path):
     report = json.loads((tmp_path / "ft" / "finetune_report.json").read_text())
     # copy_strings=True: both test evaluations ran in copy mode and the finetuned model keeps it as its default
     assert report["copy_strings"] and report["base"]["copy_strings"] and report["finetuned"]["copy_strings"]
-    assert "grammar-constrained, copy mode decoding" in (tmp_path / "ft" / "finetune_report.md").read_text()
+    assert "Test split, constrained (copy mode) decoding" in (tmp_path / "ft" / "finetune_report.md").read_text()
+    with pytest.raises(ValueError, match="copy mode .* is part of constrained decoding"):  # refused before any work
+        finetune(str(data), str(base), tmp_path / "ft2", copy_strings=True, constrained_eval=False, **QUIET)
+    assert not (tmp_path / "ft2").exists()
     assert AutoConfig.from_pretrained(tmp_path / "ft").copy_strings is True
     assert report["base"]["metrics"] and report["finetuned"]["metrics"]
     assert "call_f1" in report["finetuned"]["metrics"] and report["best_checkpoint"]

@@ -30,9 +30,13 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
                   copy_strings: bool | None = None, num_beams: int = 1) -> dict:
     """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "copy_strings",
     "num_beams", "failures"}. `copy_strings` (copy mode of constrained decoding): None takes the model's
-    `config.copy_strings`. `num_beams` > 1: beam search instead of greedy decoding."""
+    `config.copy_strings`; True with `constrained=False` is an error (copy mode is part of the grammar).
+    `num_beams` > 1: beam search instead of greedy decoding."""
     if num_beams < 1:
         raise ValueError(f"num_beams must be at least 1 (1 = greedy decoding), got {num_beams}")
+    if copy_strings and not constrained:
+        raise ValueError("copy mode (--copy-strings / copy_strings=True) is part of constrained decoding; drop it or "
+                         "drop unconstrained decoding (--no-constrained / constrained=False)")
     if copy_strings is None:
         copy_strings = bool(getattr(model.config, "copy_strings", False))
     copy_strings = bool(copy_strings and constrained)  # copy mode is part of the grammar
@@ -80,14 +84,20 @@ def metrics_table(report: dict, keys: Iterable[str] = HEADLINE) -> str:
     return "\n".join(lines)
 
 
-def report_markdown(report: dict, title: str = "Tool-call evaluation") -> str:
+def decoding_name(report: dict) -> str:
+    """How a report's answers were decoded, e.g. "constrained (copy mode) decoding with 4 beams"."""
     mode = "constrained" if report["constrained"] else "unconstrained"
     if report.get("copy_strings"):
         mode += " (copy mode)"
     mode += " decoding"
     if report.get("num_beams", 1) > 1:
         mode += f" with {report['num_beams']} beams"
-    parts = [f"# {title}", f"{report['n']} rows, {mode}; {report['num_failures']} not exactly right.", "",
+    return mode
+
+
+def report_markdown(report: dict, title: str = "Tool-call evaluation") -> str:
+    parts = [f"# {title}", f"{report['n']} rows, {decoding_name(report)}; {report['num_failures']} not exactly "
+             "right.", "",
              metrics_table(report), "", "## Sample of failures", ""]
     for f in report["failures"]:
         parts.append(f"- **{f['reason']}** — query: `{f['query']}`  \n  expected `{f['expected']}`  \n"

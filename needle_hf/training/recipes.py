@@ -543,12 +543,6 @@ def pretrain(corpus, output_dir, *, preset: str | None = None, model=None, token
 
 
 # ---------------------------------------------------------------------------------------------- finetune
-def _decoding_name(report: dict) -> str:
-    if not report["constrained"]:
-        return "unconstrained"
-    return "grammar-constrained, copy mode" if report.get("copy_strings") else "grammar-constrained"
-
-
 def _report_table(base: dict | None, tuned: dict) -> str:
     keys = ("exact_match", "call_f1", "name_f1", "json_parse_rate", "argument_accuracy", "value_accuracy",
             "no_call_f1")
@@ -590,6 +584,10 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
     from transformers import set_seed
 
     from needle_hf.data.io import DataValidationError, load_rows
+
+    if copy_strings and not constrained_eval:  # before any work; evaluate_rows would refuse it later
+        raise ValueError("copy mode (--copy-strings) is part of constrained decoding; drop it or drop "
+                         "--unconstrained-eval")
     from needle_hf.data.splits import check_min_examples, per_tool_split
     from needle_hf.evaluation.metrics import make_compute_metrics
 
@@ -619,7 +617,7 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
     max_enc = min(max_encoder_length, int(getattr(model.config, "max_encoder_length", 1024)))
     max_dec = min(max_decoder_length, int(getattr(model.config, "max_decoder_length", 512)))
 
-    from needle_hf.evaluation.runner import evaluate_rows
+    from needle_hf.evaluation.runner import decoding_name, evaluate_rows
 
     base_report = None
     base_path = Path(output_dir) / "base_report.json"
@@ -683,7 +681,7 @@ def finetune(data, base_model, output_dir, *, tokenizer=None, val_per_tool: int 
         md = (f"# Finetune report\n\nbase model: `{base_model}`; data: {data_info['source']} ({data_info['rows']} "
               f"rows: train {data_info['train']}, validation {data_info['validation']}, test {data_info['test']}); "
               f"best checkpoint (validation call F1 {trainer.state.best_metric}): `{best}`\n\n"
-              f"Test split, {_decoding_name(report)} decoding:\n\n{table}\n")
+              f"Test split, {decoding_name(tuned_report)}:\n\n{table}\n")
         Path(output_dir, "finetune_report.md").write_text(md, encoding="utf-8")
         report["markdown"] = md
     _finish(trainer, tokenizer, output_dir, _card_text("finetune", data_info, metrics, args))

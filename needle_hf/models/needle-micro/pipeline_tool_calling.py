@@ -111,7 +111,8 @@ class ToolCallingPipeline(Pipeline):
             raise ValueError(f"top_k_tools must be a whole number of at least 1 (or None: keep every tool), got "
                              f"{top_k_tools!r}")
         if copy_strings and constrained is False:
-            raise ValueError("copy_strings=True is part of constrained decoding; drop it or drop constrained=False")
+            raise ValueError("copy mode (--copy-strings / copy_strings=True) is part of constrained decoding; drop it "
+                             "or drop unconstrained decoding (--no-constrained / constrained=False)")
         preprocess = {k: v for k, v in dict(tools=tools, top_k_tools=top_k_tools, constrained=constrained,
                                             copy_strings=copy_strings).items() if v is not None}
         forward = dict(generate_kwargs)
