@@ -6,8 +6,9 @@
 Each row's gold answer (`<tool_call>` + answer JSON + EOS, the shipped model's tokenizer) is fed through the copy-mode
 grammar of its own request and tools (llguidance, `needle_hf.constrained.answer_grammar(copy_from=query)`); a row
 is rejected when any token of it is refused. Free-text string values (type string, no enum, and string array items)
-are also counted by how copy mode admits them: copied from the request, an ISO date / time / date-time, a code (for
-parameters that take codes, `takes_codes`), or none of these (which would be a rejected row).
+are also counted by how copy mode admits them: copied from the request (holding a letter, digit or non-ASCII
+character), an ISO date / time / date-time (for parameters that take dates, `takes_dates`), a code (for parameters
+that take codes, `takes_codes`), or none of these (which would be a rejected row).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from pathlib import Path
 import llguidance
 
 from needle_hf import DEFAULT_MODEL
-from needle_hf.constrained import COPY_FORMATS, answer_grammar, copy_source, get_ll_tokenizer, takes_codes
+from needle_hf.constrained import (COPY_FORMATS, answer_grammar, copy_source, get_ll_tokenizer, takes_codes,
+                                   takes_dates)
 from needle_hf.modeling.constrained import CODE_FORMAT, _copy_chunks
 from needle_hf.tokenization import load_tokenizer
 from needle_hf.tools import answers_to_text, parse_calls, parse_tools
@@ -49,13 +51,13 @@ def is_span(value: str, source: str) -> bool:
     return False
 
 
-def kind(value: str, source: str | None, codes: bool) -> str:
+def kind(value: str, source: str | None, codes: bool, dates: bool) -> str:
     if source is None:
         return "free (blank request or lone surrogate: no copy mode)"
-    if is_span(value, source):
+    if is_span(value, source) and re.search(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]", value):
         return "copied from the request"
-    if any(p.fullmatch(value) for p in DATED):
-        return "ISO date / time / date-time"
+    if dates and any(p.fullmatch(value) for p in DATED):
+        return "ISO date / time / date-time (parameter takes dates)"
     if codes and CODE.fullmatch(value):
         return "code (parameter takes codes)"
     return "none of these"
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
                     continue
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, str):
-                        kinds[kind(v, source, takes_codes(tool, p))] += 1
+                        kinds[kind(v, source, takes_codes(tool, p), takes_dates(tool, p))] += 1
         matcher = llguidance.LLMatcher(ll_tokenizer, answer_grammar(row["tools"], None, copy_from=query), log_level=0)
         ids = tokenizer(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         if matcher.validate_tokens(ids) != len(ids):

@@ -14,5 +14,6 @@ from .modeling.constrained import (  # noqa: F401
     get_ll_tokenizer,
     param_json_schema,
     takes_codes,
+    takes_dates,
 )
 from .modeling.constrained import __all__  # noqa: F401

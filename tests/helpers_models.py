@@ -58,13 +58,16 @@ def tiny_needle(tokenizer=None, **overrides):
     return tiny_model(vocab_size=len(tokenizer), **overrides)
 
 
-def is_copied(value: str, query: str, codes: bool = False) -> bool:
+def is_copied(value: str, query: str, codes: bool = False, dates: bool = False) -> bool:
     """The rule copy mode enforces, computed independently of its grammar: `value` is a non-empty run of whole words
-    / single other characters of `query`, or an ISO date/time/date-time, or a short code when the parameter takes
-    codes (`codes`; constrained.COPY_FORMATS)."""
+    / single other characters of `query` that is not bare ASCII punctuation, or an ISO date/time/date-time when the
+    parameter takes dates (`dates`), or a short code when it takes codes (`codes`; constrained.COPY_FORMATS)."""
     from needle_hf.constrained import COPY_FORMATS
 
-    if any(re.fullmatch(f"(?:{p})", value) for k, p in COPY_FORMATS.items() if codes or not k.startswith("code")):
+    allowed = [p for k, p in COPY_FORMATS.items() if (codes if k.startswith("code") else dates)]
+    if any(re.fullmatch(f"(?:{p})", value) for p in allowed):
         return True
+    if not any(c.isalnum() or ord(c) > 127 for c in value):
+        return False
     chunks = re.findall(r"\w+|\W", query)
     return any("".join(chunks[i:j]) == value for i in range(len(chunks)) for j in range(i + 1, len(chunks) + 1))

@@ -24,6 +24,7 @@ from needle_hf.constrained import (
     copy_source,
     get_ll_tokenizer,
     takes_codes,
+    takes_dates,
 )
 from needle_hf.modeling import NeedleConfig, NeedleForConditionalGeneration
 from needle_hf.tokenization import train_tokenizer
@@ -562,21 +563,25 @@ def _answer(name: str, **arguments) -> list[dict]:
     return [{"name": name, "arguments": arguments}]
 
 
-# tools whose parameters take codes (`takes_codes`): words in the tool's or the parameter's name or description
+# tools whose parameters take codes (`takes_codes`): words in the tool's or the parameter's name or description;
+# and one whose parameters take dates and times (`takes_dates`): words in the parameter's name or description
 CODE_TOOLS = [Tool("translate_content", "", [Param("text", "string", required=True), Param("target", "string")]),
               Tool("convert", "Convert money", [Param("toCurrency", "string"), Param("note", "string")])]
+DATE_TOOLS = [Tool("book_table", "Reserve a table", [Param("guest", "string", required=True), Param("on", "string"),
+                                                     Param("slot", "string"), Param("note", "string", "Any time")])]
 
 
 def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
-    tools = TOOLS_A + CODE_TOOLS
+    tools = TOOLS_A + CODE_TOOLS + DATE_TOOLS
     matcher = _copy_matcher(tok, tools, COPY_QUERY)
     accepted = [
         _answer("send_message", to="Bob", body="the Zürich train is late?"),  # a copy may stop at any punctuation
         _answer("send_message", to="Bob", body="the Zürich train is late?!"),
+        _answer("send_message", to="Bob", body="Zürich"), _answer("send_message", to="Bob", body="18:00"),  # copied
         _answer("get_weather", location="Zürich", unit="fahrenheit", days=3),  # enums and numbers are unaffected
         _answer("set_timer", minutes=5, label="late", tags=["a", "b c"], meta={"free": "form JSON"}),
-        _answer("send_message", to="18:00", body="2026-12-02"),  # ISO time and date
-        _answer("send_message", to="2026-12-02T18:30:00", body="Bob"),  # ISO date-time
+        _answer("book_table", guest="Bob", on="2026-12-02", slot="19:30"),  # ISO date and time where they are taken
+        _answer("book_table", guest="Bob", slot="2026-12-31T23:59:59", note="00:00"),  # date-time; "time" described
         _answer("translate_content", text="the Zürich train", target="fr"),  # codes where the parameter takes them
         _answer("convert", toCurrency="EUR", note="late"),
     ]
@@ -589,14 +594,20 @@ def test_copy_mode_allows_only_strings_copied_from_the_request(tok):
         _answer("send_message", to="Bob", body="6 pm"),
         _answer("send_message", to="Bob", body="Europe"),  # not a code (and not in the request)
         _answer("send_message", to="Bob", body=""),  # a copy is never empty
+        _answer("send_message", to="Bob", body="?!"), _answer("send_message", to="Bob", body=", "),  # nor punctuation
         _answer("send_message", to="EUR", body="late"),  # a code, but not for a parameter that takes codes
         _answer("send_message", to="Bob", body="fr"),
         _answer("convert", toCurrency="EUR", note="US"),
+        _answer("send_message", to="Bob", body="2026-12-02"),  # a date, but a message takes no dates
+        _answer("set_timer", minutes=5, label="07:00"),
+        _answer("book_table", guest="19:30"),
+        _answer("book_table", guest="Bob", on="2026-13-01"), _answer("book_table", guest="Bob", on="2026-02-00"),
+        _answer("book_table", guest="Bob", slot="24:00"), _answer("book_table", guest="Bob", slot="18:60"),
     ]
     for calls in accepted:
         assert validate_calls(calls, tools)[1] == [] and all(
-            is_copied(v, COPY_QUERY, codes=k in ("target", "toCurrency")) for c in calls
-            for k, v in c["arguments"].items() if isinstance(v, str) and k not in ("unit",)), calls
+            is_copied(v, COPY_QUERY, codes=k in ("target", "toCurrency"), dates=k in ("on", "slot", "note"))
+            for c in calls for k, v in c["arguments"].items() if isinstance(v, str) and k not in ("unit",)), calls
         assert _accepts(matcher, tok(answers_to_text(calls), add_special_tokens=False)["input_ids"] + [EOS]), calls
     for calls in rejected:
         assert validate_calls(calls, tools)[1] == []  # valid answers: only copy mode rules them out
@@ -647,6 +658,22 @@ def test_takes_codes(tool, param, expected):
     assert takes_codes(Tool(tool[0], tool[1], []), Param(param[0], "string", param[1])) is expected
 
 
+@pytest.mark.parametrize("param, expected", [
+    (("date", ""), True), (("dueDate", ""), True), (("start_time", ""), True), (("showtime", ""), True),
+    (("publishat", ""), True), (("newtime", ""), True),  # parts of a name, also in names joined without a separator
+    (("at", ""), True), (("On", ""), True), (("ends_on", ""), True), (("checkIn", ""), True), (("endson", ""), True),
+    (("to", ""), True), (("from", ""), True),  # recipients and units too, but dates in days_between(from, to)
+    (("leave", "Last day, YYYY-MM-DD"), True), (("wake", ""), True), (("x", "Time of day (24h)"), True),
+    (("body", "Message text"), False), (("location", "City name"), False), (("rename_to", "New title"), False),
+    (("to_city", "Destination"), False), (("contract_id", "Contract to schedule"), False),  # "id": never dates
+    (("id", "Time entry to approve"), False), (("station", "where it stops"), False),  # "at" inside a word
+])
+def test_takes_dates(param, expected):
+    # the tool's name and description are not read: a scheduling tool's message takes no dates
+    tool = Tool("schedule_message", "Schedule a message for a date and time", [])
+    assert takes_dates(tool, Param(param[0], "string", param[1])) is expected
+
+
 def test_copy_mode_accepts_every_generated_answer(tok):
     """Copy mode must never rule out what the training data teaches: every answer of the offline generator (its
     values copied from the request, or dates, times and codes it normalised) stays possible."""
@@ -688,5 +715,6 @@ def test_copy_mode_per_item_texts_and_generation(model, tok):
                     for v in values:
                         if key in free and isinstance(v, str):
                             strings += 1
-                            assert is_copied(v, query), (v, query)
+                            param = next(p for p in tool.parameters if p.name == key)
+                            assert is_copied(v, query, dates=takes_dates(tool, param)), (v, query)
     assert strings >= 3
