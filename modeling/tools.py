@@ -439,8 +439,27 @@ def _params_from_dict_tool(d: dict, where: str) -> list[Param]:
                               f"\"description\", \"required\"}}, or a JSON Schema object, got {_show(params)}")
     if _is_json_schema(params):
         return _params_from_json_schema(params, pwhere)
+    _check_flat(params, pwhere)
     return [_param(p, prop, _flat_required(prop, f"{pwhere}.{p}"), f"{pwhere}.{p}", params)
             for p, prop in params.items()]
+
+
+def _check_flat(params: dict, where: str) -> None:
+    """Catch a JSON Schema that reads as the flat form because "type" / "properties" is missing or misspelled: its
+    "required" list, or its parameter map (an entry whose value maps names to objects, with no key a parameter spec
+    has), would otherwise become parameters called "required" / "propertes"."""
+    hint = ('a JSON Schema needs "type": "object" and the parameters under "properties"; the flat form maps each '
+            'parameter name to {"type", "description", "required": true/false}')
+    if isinstance(params.get("required"), list):
+        raise ToolSchemaError(f"{where}.required: a list of names, but these parameters have no \"properties\" "
+                              f"object; {hint}")
+    for name, spec in params.items():
+        if (isinstance(spec, dict) and spec and all(isinstance(v, dict) for v in spec.values())
+                and not any(k in _SCHEMA_KEYS for k in spec)):
+            near = _typo_of(name, ("properties",)) if isinstance(name, str) else None
+            guess = f" (did you mean {near!r}?)" if near else ""
+            raise ToolSchemaError(f"{where}.{name}: holds parameter-like entries ({', '.join(map(str, spec))}) "
+                                  f"but no \"type\" or \"description\"{guess}; {hint}")
 
 
 def _tool_from_dict(d: dict, where: str) -> Tool:

@@ -520,6 +520,32 @@ def test_misspelled_schema_keys_are_errors(tools, expected):
     assert str(err.value) == expected
 
 
+@pytest.mark.parametrize("parameters, expected", [
+    # without "type" (or with it misspelled) a JSON Schema reads as the flat form: these became parameters called
+    # "propertes" / "required" / "args" (optional strings) and the real parameters were lost
+    ({"propertes": {"city": {"type": "string"}}}, r"parameters\.propertes: holds parameter-like entries \(city\) "
+                                                  r"but no \"type\" or \"description\" \(did you mean 'properties'\?\)"),
+    ({"propertes": {"city": {"type": "string"}}, "required": ["city"]},
+     r"parameters\.required: a list of names, but these parameters have no \"properties\" object"),
+    ({"args": {"city": {"type": "string"}, "days": {}}}, r"parameters\.args: holds parameter-like entries \(city, "
+                                                         r"days\) but no \"type\" or \"description\"; a JSON Schema"),
+])
+def test_json_schema_read_as_flat_form_is_an_error(parameters, expected):
+    with pytest.raises(ToolSchemaError, match=expected) as err:
+        parse_tools([{"name": "w", "parameters": parameters}])
+    assert str(err.value).startswith("tools[0].parameters.") and '"properties"' in str(err.value)
+
+
+def test_flat_parameters_that_look_like_schema_words_are_kept():
+    """Parameters literally called "type", "properties" or "required", and specs with extra keys, still read."""
+    (tool,) = parse_tools([{"name": "w", "parameters": {
+        "type": {"type": "string"}, "properties": {"type": "object", "description": "extra fields"},
+        "required": {"type": "boolean", "required": True}, "opts": {}, "when": {"format": "date"}}}])
+    assert [(p.name, p.type, p.required) for p in tool.parameters] == [
+        ("type", "string", False), ("properties", "object", False), ("required", "boolean", True),
+        ("opts", "string", False), ("when", "string", False)]
+
+
 # legitimate keys that the reader ignores (values are placeholders); several are one or two letters away from a
 # key it reads (title/type, minItems/items, maxProperties/properties, outputSchema/inputSchema, typeof/type, ...)
 LEGIT_EXTRAS = {
