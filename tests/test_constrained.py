@@ -664,6 +664,8 @@ def test_takes_codes(tool, param, expected):
     (("at", ""), True), (("On", ""), True), (("ends_on", ""), True), (("checkIn", ""), True), (("endson", ""), True),
     (("to", ""), True), (("from", ""), True),  # recipients and units too, but dates in days_between(from, to)
     (("leave", "Last day, YYYY-MM-DD"), True), (("wake", ""), True), (("x", "Time of day (24h)"), True),
+    (("fecha", ""), True), (("Datum", ""), True), (("heure_debut", ""), True),  # a few other languages' words
+    (("x", "Día de la cita"), True), (("x", "Uhrzeit der Erinnerung"), True), (("nachricht", "Text"), False),
     (("body", "Message text"), False), (("location", "City name"), False), (("rename_to", "New title"), False),
     (("to_city", "Destination"), False), (("contract_id", "Contract to schedule"), False),  # "id": never dates
     (("id", "Time entry to approve"), False), (("station", "where it stops"), False),  # "at" inside a word

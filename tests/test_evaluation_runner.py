@@ -85,6 +85,8 @@ def test_eval_dataset_folder_split_and_errors(model_dir, rows, tmp_path, capsys)
     out = tmp_path / "folder.json"
     assert _eval(model_dir, folder, out, "--split", "test") == 0
     assert json.loads(out.read_text())["n"] == 3
+    assert _eval(model_dir, folder, out, "--split", "test", "--limit", "2") == 0  # the first rows of the split
+    assert json.loads(out.read_text())["n"] == 2
     assert _eval(model_dir, folder, out, "--split", "validation") == 2
     assert "has no split 'validation'; it has test" in capsys.readouterr().err
     assert _eval(model_dir, tmp_path / "missing.jsonl", out) == 2

@@ -328,7 +328,7 @@ _CODE_PREFIXES = ("lang", "currenc", "locale", "translat")
 def _words(text: str) -> list[str]:
     """Lower-case words of names and descriptions, camelCase and snake_case split ("ISOCode" -> iso, code)."""
     text = re.sub(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", text)
-    return re.findall(r"[a-z]+", text.lower())
+    return re.findall(r"[^\W\d_]+", text.lower())  # runs of letters, non-ASCII ones too ("día")
 
 
 def takes_codes(tool: Tool, param: Param) -> bool:
@@ -345,10 +345,12 @@ def takes_codes(tool: Tool, param: Param) -> bool:
 # these short words ("at", "on", "ends_on", "checkIn", "from", "to": recipients and units too, but dates in a
 # `days_between_dates(from, to)` without descriptions), and words of its description ("YYYY-MM-DD", "Time of day")
 _DATE_NAME_PARTS = ("date", "time", "day", "when", "until", "deadline", "sched", "clock", "hour", "begin", "start",
-                    "slot", "due", "hhmm", "publish", "wake")
+                    "slot", "due", "hhmm", "publish", "wake",
+                    "datum", "fecha", "heure", "hora", "zeit")  # German / Dutch / Swedish, Spanish, French, Portuguese
 _DATE_NAME_WORDS = re.compile(r"(?:at|on|end|ends|check|in|from|to)+")
 _DATE_DESCRIPTION_WORDS = {"date", "dates", "time", "times", "day", "days", "when", "datetime", "timestamp", "yyyy",
-                           "hh", "iso", "deadline", "clock", "hour", "hours", "until", "schedule", "scheduled"}
+                           "hh", "iso", "deadline", "clock", "hour", "hours", "until", "schedule", "scheduled",
+                           "datum", "fecha", "heure", "hora", "zeit", "uhrzeit", "jour", "giorno", "día", "dia"}
 
 
 def takes_dates(tool: Tool, param: Param) -> bool:
