@@ -42,6 +42,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 import weakref
 from collections import OrderedDict
 from typing import Any, Iterable, Sequence
@@ -191,7 +192,7 @@ def _enum_values(param: Param) -> list:
 def _value_expr(type_: str | None, items: str | None = None, string: str = "STRING") -> str:
     """Lark expression of a JSON value of a parameter type (free-form JSON for object / untyped array / unknown).
 
-    `string` is the expression for typed string values (`copy_string` in copy mode)."""
+    `string` is the expression for typed string values (a `_copy_rule` in copy mode)."""
     if type_ == "string":
         return string
     if type_ == "integer":
@@ -259,7 +260,7 @@ def answer_lark(
                 alts = [_lit(_dump(v, ensure_ascii)) for v in _enum_values(p)]
             else:
                 string = "STRING"
-                if source is not None:
+                if source is not None and "string" in (p.type, p.items):  # free-text strings or string arrays
                     forms = (takes_dates(t, p), takes_codes(t, p))
                     copy_forms.add(forms)
                     string = _copy_rule(*forms)
@@ -287,11 +288,12 @@ def answer_lark(
     body += f"STRING: /{_string_re(ensure_ascii)}/\nINT: /{_INT_RE}/\nNUMBER: /{_NUMBER_RE}/\n"
     if source is not None:
         # chunks as they appear inside a JSON string: json.dumps escapes (\", \\, \n, \uXXXX for ensure_ascii);
-        # `& /.*[^...].*/`: a copy holds a letter, digit or non-ASCII character, so it is never empty or bare
-        # punctuation (no generated answer is; the model wrote "" to dodge a quoted message, "," for a date)
+        # `& /(punctuation)*(letter...).*/`: a copy holds a letter, digit or non-ASCII character, so it is never
+        # empty, bare punctuation or whitespace (no generated answer is; the model wrote "" to dodge a quoted
+        # message, "," for a date); read on the escaped text, where the "n" of \n is no letter
         chunks = [json.dumps(c, ensure_ascii=ensure_ascii)[1:-1] for c in _copy_chunks(source)]
         body += (f"COPIED: %regex {json.dumps({'substring_chunks': chunks}, ensure_ascii=False)}"
-                 f" & /.*{_NOT_PUNCTUATION}.*/\n")
+                 f" & /({_ESCAPED_PUNCTUATION})*({_ESCAPED_LETTER}).*/\n")
         dated = "|".join(v for k, v in COPY_FORMATS.items() if k != CODE_FORMAT)
         body += f"DATED: /{dated}/\nCODE: /{COPY_FORMATS[CODE_FORMAT]}/\n"
         for dates, codes in sorted(copy_forms):
@@ -305,7 +307,12 @@ def _copy_rule(dates: bool, codes: bool) -> str:
     return "copy" + "_dated" * dates + "_code" * codes
 
 
-_NOT_PUNCTUATION = r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"  # anything but ASCII controls, spaces, punctuation
+# one character of a JSON string body as json.dumps writes it: ASCII space / punctuation / control character (raw,
+# or escaped: \" \\ \n \u001f ...), versus a letter, digit or non-ASCII character (raw, or \u00e9 / surrogates);
+# no "/" in these (json.dumps does not escape it, and it would end the Lark /regex/)
+_ESCAPED_PUNCTUATION = r'[\x20-\x21\x23-\x2f\x3a-\x40\x5b\x5d-\x60\x7b-\x7f]|\\["\\bfnrt]|\\u00[0-7][0-9a-fA-F]'
+_ESCAPED_LETTER = (r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
+                   r"|\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
 
 
 # Copy mode: normalised values a tool may need that are not words of the request (the only kinds the offline
@@ -327,7 +334,7 @@ _CODE_PREFIXES = ("lang", "currenc", "locale", "translat")
 
 def _words(text: str) -> list[str]:
     """Lower-case words of names and descriptions, camelCase and snake_case split ("ISOCode" -> iso, code)."""
-    text = re.sub(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", text)
+    text = re.sub(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", unicodedata.normalize("NFC", text))
     return re.findall(r"[^\W\d_]+", text.lower())  # runs of letters, non-ASCII ones too ("día")
 
 
@@ -342,21 +349,25 @@ def takes_codes(tool: Tool, param: Param) -> bool:
 
 
 # `takes_dates`: parts of a parameter's name ("start_time", "dueDate", "showtime", "publishat"), names made only of
-# these short words ("at", "on", "ends_on", "checkIn", "from", "to": recipients and units too, but dates in a
-# `days_between_dates(from, to)` without descriptions), and words of its description ("YYYY-MM-DD", "Time of day")
+# these short words ("at", "on", "ends_on", "checkIn", "check_out", "from", "to": recipients and units too, but
+# dates in a `days_between_dates(from, to)` without descriptions), and words of its name or description
+# ("created_after", "YYYY-MM-DD", "Time of day")
 _DATE_NAME_PARTS = ("date", "time", "day", "when", "until", "deadline", "sched", "clock", "hour", "begin", "start",
                     "slot", "due", "hhmm", "publish", "wake",
                     "datum", "fecha", "heure", "hora", "zeit")  # German / Dutch / Swedish, Spanish, French, Portuguese
-_DATE_NAME_WORDS = re.compile(r"(?:at|on|end|ends|check|in|from|to)+")
-_DATE_DESCRIPTION_WORDS = {"date", "dates", "time", "times", "day", "days", "when", "datetime", "timestamp", "yyyy",
-                           "hh", "iso", "deadline", "clock", "hour", "hours", "until", "schedule", "scheduled",
-                           "datum", "fecha", "heure", "hora", "zeit", "uhrzeit", "jour", "giorno", "día", "dia"}
+_DATE_NAME_WORDS = re.compile(r"(?:at|on|end|ends|check|in|out|from|to)+")
+# words of the name or the description
+_DATE_WORDS = {"date", "dates", "time", "times", "day", "days", "when", "datetime", "timestamp", "yyyy", "hh", "iso",
+               "deadline", "clock", "hour", "hours", "until", "since", "after", "before", "schedule", "scheduled",
+               "expires", "expiry", "expiration", "departure", "arrival", "dob", "birthday",
+               "datum", "fecha", "heure", "hora", "zeit", "uhrzeit", "jour", "giorno", "día", "dia"}
 
 
 def takes_dates(tool: Tool, param: Param) -> bool:
     """Whether copy mode lets `param` take an ISO date, time or date-time: its name has a part such as "date", "time",
-    "day", "when", "start", "due" or is made of "at" / "on" / "end" / "check in" / "from" / "to", or its description
-    has a word for dates or times; never a parameter whose name has the word "id". The tool's name and description
+    "day", "when", "start", "due" or is made of "at" / "on" / "end" / "check in/out" / "from" / "to", or its name or
+    description has a word for dates or times ("after", "expires", "YYYY-MM-DD", "hora"); never a parameter whose
+    name has the word "id". The tool's name and description
     are not used (a `schedule_message` tool's `message` takes no dates). In the 57,600 offline train rows every gold
     date / time is such a parameter's, and they are 12% of the free-text string parameters; elsewhere the escape let
     a small model write invented times ("15:30" for a contract id, "09:00" for a phone number)."""
@@ -366,7 +377,7 @@ def takes_dates(tool: Tool, param: Param) -> bool:
         return False
     if any(part in name for part in _DATE_NAME_PARTS) or _DATE_NAME_WORDS.fullmatch(re.sub(r"[^a-z]", "", name)):
         return True
-    return any(w in _DATE_DESCRIPTION_WORDS for w in _words(param.description))
+    return any(w in _DATE_WORDS for w in name_words + _words(param.description))
 
 
 def _copy_chunks(text: str) -> list[str]:

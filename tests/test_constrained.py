@@ -637,6 +637,27 @@ def test_copy_mode_copies_text_that_needs_json_escapes(tok, query, ensure_ascii,
         assert not accepts(value[:-2] + '"')  # "hi ther" + quote is not a run of the request's chunks
 
 
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+def test_copy_mode_copies_hold_a_letter_digit_or_non_ascii_character(tok, ensure_ascii):
+    """Read on the JSON-escaped text: the "n" of an escaped newline or the "u" of \u001f is no letter."""
+    import llguidance
+
+    query = 'Text Bob:\n\t"late" \x1f ü , 5 ?'
+    matcher = llguidance.LLMatcher(get_ll_tokenizer(tok), answer_grammar(
+        TOOLS_A, None, copy_from=query, ensure_ascii=ensure_ascii), log_level=0)
+
+    def accepts(body):
+        text = answers_to_text(_answer("send_message", to="Bob", body=body), ensure_ascii)
+        return _accepts(matcher, tok(text, add_special_tokens=False)["input_ids"] + [EOS])
+
+    for body in ("\n", "\n\t", ':\n\t"', "\x1f", " , ", " ?", '"'):  # whitespace, controls, punctuation only
+        assert not accepts(body), body
+        assert not is_copied(body, query)
+    for body in ('\n\t"late"', "Bob:\n", "ü", " ü ,", "5", " 5 ?"):  # ü: \u00fc for ensure_ascii models
+        assert accepts(body), body
+        assert is_copied(body, query)
+
+
 @pytest.mark.parametrize("query", ["   ", "", "lone \ud800 surrogate"])
 def test_copy_mode_falls_back_to_free_strings(query):
     assert copy_source(query) is None
@@ -666,6 +687,8 @@ def test_takes_codes(tool, param, expected):
     (("leave", "Last day, YYYY-MM-DD"), True), (("wake", ""), True), (("x", "Time of day (24h)"), True),
     (("fecha", ""), True), (("Datum", ""), True), (("heure_debut", ""), True),  # a few other languages' words
     (("x", "Día de la cita"), True), (("x", "Uhrzeit der Erinnerung"), True), (("nachricht", "Text"), False),
+    (("check_out", ""), True), (("checkout", ""), True), (("created_after", ""), True), (("expires", ""), True),
+    (("día", ""), True), (("x", "Di\u0301a de la cita"), True),  # decomposed accents are normalised (NFC)
     (("body", "Message text"), False), (("location", "City name"), False), (("rename_to", "New title"), False),
     (("to_city", "Destination"), False), (("contract_id", "Contract to schedule"), False),  # "id": never dates
     (("id", "Time entry to approve"), False), (("station", "where it stops"), False),  # "at" inside a word

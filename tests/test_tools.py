@@ -523,8 +523,9 @@ def test_misspelled_schema_keys_are_errors(tools, expected):
 @pytest.mark.parametrize("parameters, expected", [
     # without "type" (or with it misspelled) a JSON Schema reads as the flat form: these became parameters called
     # "propertes" / "required" / "args" (optional strings) and the real parameters were lost
-    ({"propertes": {"city": {"type": "string"}}}, r"parameters\.propertes: holds parameter-like entries \(city\) "
-                                                  r"but no \"type\" or \"description\" \(did you mean 'properties'\?\)"),
+    ({"propertes": {"city": {"type": "string"}}},
+     r"parameters\.propertes: holds parameter-like entries \(city\) but no \"type\" or \"description\" "
+     r"\(did you mean 'properties'\?\)"),
     ({"propertes": {"city": {"type": "string"}}, "required": ["city"]},
      r"parameters\.required: a list of names, but these parameters have no \"properties\" object"),
     ({"args": {"city": {"type": "string"}, "days": {}}}, r"parameters\.args: holds parameter-like entries \(city, "
@@ -536,14 +537,24 @@ def test_json_schema_read_as_flat_form_is_an_error(parameters, expected):
     assert str(err.value).startswith("tools[0].parameters.") and '"properties"' in str(err.value)
 
 
+def test_json_schema_without_type_and_a_bad_required_names_required():
+    with pytest.raises(ToolSchemaError) as err:
+        parse_tools([{"name": "w", "parameters": {"properties": {"a": {"type": "string"}}, "required": "a"}}])
+    assert str(err.value) == "tools[0].parameters.required: must be a list of parameter names, got str 'a'"
+
+
 def test_flat_parameters_that_look_like_schema_words_are_kept():
     """Parameters literally called "type", "properties" or "required", and specs with extra keys, still read."""
     (tool,) = parse_tools([{"name": "w", "parameters": {
         "type": {"type": "string"}, "properties": {"type": "object", "description": "extra fields"},
-        "required": {"type": "boolean", "required": True}, "opts": {}, "when": {"format": "date"}}}])
+        "required": {"type": "boolean", "required": True}, "opts": {}, "when": {"format": "date"},
+        # untyped specs whose entries are objects: JSON Schema keywords and x- keys, or entries that are no specs
+        "d": {"default": {}}, "m": {"additionalProperties": {"type": "string"}}, "n": {"not": {"type": "string"}},
+        "x": {"x-meta": {"type": "t"}}, "b": {"a": {}}}}])
     assert [(p.name, p.type, p.required) for p in tool.parameters] == [
         ("type", "string", False), ("properties", "object", False), ("required", "boolean", True),
-        ("opts", "string", False), ("when", "string", False)]
+        ("opts", "string", False), ("when", "string", False), ("d", "string", False), ("m", "string", False),
+        ("n", "string", False), ("x", "string", False), ("b", "string", False)]
 
 
 # legitimate keys that the reader ignores (values are placeholders); several are one or two letters away from a

@@ -446,20 +446,38 @@ def _params_from_dict_tool(d: dict, where: str) -> list[Param]:
 
 def _check_flat(params: dict, where: str) -> None:
     """Catch a JSON Schema that reads as the flat form because "type" / "properties" is missing or misspelled: its
-    "required" list, or its parameter map (an entry whose value maps names to objects, with no key a parameter spec
+    "required" list, or its parameter map (an entry mapping names to parameter specs, with no key a parameter spec
     has), would otherwise become parameters called "required" / "propertes"."""
     hint = ('a JSON Schema needs "type": "object" and the parameters under "properties"; the flat form maps each '
             'parameter name to {"type", "description", "required": true/false}')
-    if isinstance(params.get("required"), list):
+    required = params.get("required")
+    if isinstance(required, list):
         raise ToolSchemaError(f"{where}.required: a list of names, but these parameters have no \"properties\" "
                               f"object; {hint}")
+    if isinstance(params.get("properties"), dict) and "required" in params and not isinstance(required, dict):
+        raise ToolSchemaError(f"{where}.required: must be a list of parameter names, got {_show(required)}")
     for name, spec in params.items():
-        if (isinstance(spec, dict) and spec and all(isinstance(v, dict) for v in spec.values())
-                and not any(k in _SCHEMA_KEYS for k in spec)):
-            near = _typo_of(name, ("properties",)) if isinstance(name, str) else None
+        if _looks_like_parameter_map(spec):
+            near = _typo_of(name, ("properties",)) if isinstance(name, str) and name != "properties" else None
             guess = f" (did you mean {near!r}?)" if near else ""
             raise ToolSchemaError(f"{where}.{name}: holds parameter-like entries ({', '.join(map(str, spec))}) "
                                   f"but no \"type\" or \"description\"{guess}; {hint}")
+
+
+# JSON Schema keywords whose value is an object: a flat parameter spec holding them is a spec, not a parameter map
+_OBJECT_KEYWORDS = frozenset({"default", "examples", "additionalProperties", "patternProperties", "propertyNames",
+                              "unevaluatedProperties", "dependentSchemas", "dependencies", "not", "if", "then",
+                              "else", "contains", "additionalItems", "unevaluatedItems", "contentSchema"})
+
+
+def _looks_like_parameter_map(spec) -> bool:
+    """{name: {"type": ...}, ...} where a parameter spec was expected: objects only, none of a spec's own keys or
+    JSON Schema keywords, and at least one entry that is itself a parameter spec."""
+    if not isinstance(spec, dict) or not spec or not all(isinstance(v, dict) for v in spec.values()):
+        return False
+    if any(k in _SCHEMA_KEYS or k in _OBJECT_KEYWORDS or str(k).startswith("x-") for k in spec):
+        return False
+    return any(any(k in _SCHEMA_KEYS for k in v) for v in spec.values())
 
 
 def _tool_from_dict(d: dict, where: str) -> Tool:
