@@ -28,7 +28,8 @@ from needle_hf.constrained import (
 )
 from needle_hf.modeling import NeedleConfig, NeedleForConditionalGeneration
 from needle_hf.tokenization import train_tokenizer
-from needle_hf.tools import CallParseError, Param, Tool, answers_to_text, parse_calls, tools_to_text, validate_calls
+from needle_hf.tools import (CallParseError, Param, Tool, answers_to_text, parse_calls, parse_tools, tools_to_text,
+                             validate_calls)
 
 from .helpers_models import is_copied
 
@@ -699,6 +700,17 @@ def test_takes_dates(param, expected):
     assert takes_dates(tool, Param(param[0], "string", param[1])) is expected
 
 
+@pytest.mark.parametrize("name, fmt, expected", [
+    ("remind_for", "date-time", True), ("x", "date", True), ("x", "time", True), ("x", "datetime", True),
+    ("contract_id", "date", True),  # the format is enough on its own, even for an id
+    ("x", "email", False), ("start", "email", True),  # any other format leaves the name / description rules
+])
+def test_takes_dates_reads_the_json_schema_format(name, fmt, expected):
+    (tool,) = parse_tools([{"name": "t", "parameters": {"type": "object", "properties": {
+        name: {"type": "string", "format": fmt}}}}])
+    assert takes_dates(tool, tool.parameters[0]) is expected
+
+
 def test_copy_mode_accepts_every_generated_answer(tok):
     """Copy mode must never rule out what the training data teaches: every answer of the offline generator (its
     values copied from the request, or dates, times and codes it normalised) stays possible."""
@@ -743,3 +755,24 @@ def test_copy_mode_per_item_texts_and_generation(model, tok):
                             param = next(p for p in tool.parameters if p.name == key)
                             assert is_copied(v, query, dates=takes_dates(tool, param)), (v, query)
     assert strings >= 3
+
+
+def test_foreign_tools_keep_their_json_schema_format():
+    """Tools of the Hub remote-code copy of tools.py reach the grammar with their "format" (copy mode reads it)."""
+    import importlib.util
+    import sys
+
+    import needle_hf.modeling.tools as M
+    from needle_hf.modeling.constrained import _as_tools
+
+    spec = importlib.util.spec_from_file_location("other_copy_tools_c", M.__file__)
+    other = importlib.util.module_from_spec(spec)
+    sys.modules["other_copy_tools_c"] = other
+    try:
+        spec.loader.exec_module(other)
+        foreign = other.parse_tools({"name": "d", "parameters": {"x": {"type": "string", "format": "date"}}})[0]
+        (tool,) = _as_tools([foreign])
+        assert type(foreign) is not Tool and tool.parameters[0].format == "date"
+        assert takes_dates(tool, tool.parameters[0]) and "copy_dated" in answer_lark([foreign], copy_from="on Monday")
+    finally:
+        del sys.modules["other_copy_tools_c"]

@@ -348,6 +348,8 @@ def test_tools_from_another_copy_of_the_module():
 
         assert parse_tools(fn) == [Tool("renamed", "From the other copy.", [Param("x", "integer", "", True)])]
         assert other.parse_tools(EXPECTED)[0] == foreign  # and the other way round
+        dated = other.parse_tools({"name": "d", "parameters": {"on": {"type": "string", "format": "date"}}})[0]
+        assert parse_tools(dated)[0].parameters[0].format == "date"  # the JSON Schema format crosses over too
     finally:
         del sys.modules["other_copy_tools"]
 
@@ -590,8 +592,22 @@ def test_legitimate_extra_keys_do_not_change_the_tool():
     mcp = {"inputSchema" if k == "parameters" else k: v for k, v in js.items()}
     wrapped = extra({"type": "function", "function": js})
     for schema in (js, flat, anthropic, mcp, wrapped):
-        assert parse_tools(schema) == [EXPECTED]
+        tools = parse_tools(schema)
+        assert {p.format for p in tools[0].parameters} == {"date"}  # the one extra that is kept (copy mode reads it)
+        for p in tools[0].parameters:
+            p.format = None
+        assert tools == [EXPECTED]
     assert len(LEGIT_EXTRAS) > 50
+
+
+def test_string_format_is_kept_but_not_shown_to_the_model():
+    schema = {"name": "remind", "parameters": {"type": "object", "properties": {
+        "remind_for": {"type": "string", "format": "date-time"}, "note": {"type": "string"}}}}
+    (tool,) = parse_tools([schema])
+    assert [p.format for p in tool.parameters] == ["date-time", None]
+    plain = {**schema, "parameters": {**schema["parameters"], "properties": {
+        "remind_for": {"type": "string"}, "note": {"type": "string"}}}}
+    assert tools_to_text([tool]) == tools_to_text(parse_tools([plain]))
 
 
 def test_names_chosen_by_the_user_are_not_checked():

@@ -356,6 +356,7 @@ _DATE_NAME_PARTS = ("date", "time", "day", "when", "until", "deadline", "sched",
                     "slot", "due", "hhmm", "publish", "wake",
                     "datum", "fecha", "heure", "hora", "zeit")  # German / Dutch / Swedish, Spanish, French, Portuguese
 _DATE_NAME_WORDS = re.compile(r"(?:at|on|end|ends|check|in|out|from|to)+")
+_DATE_FORMAT = re.compile(r"date|time|yyyy|hh:mm")  # JSON Schema "format": date, date-time, time (and looser ones)
 # words of the name or the description
 _DATE_WORDS = {"date", "dates", "time", "times", "day", "days", "when", "datetime", "timestamp", "yyyy", "hh", "iso",
                "deadline", "clock", "hour", "hours", "until", "since", "after", "before", "schedule", "scheduled",
@@ -367,10 +368,14 @@ def takes_dates(tool: Tool, param: Param) -> bool:
     """Whether copy mode lets `param` take an ISO date, time or date-time: its name has a part such as "date", "time",
     "day", "when", "start", "due" or is made of "at" / "on" / "end" / "check in/out" / "from" / "to", or its name or
     description has a word for dates or times ("after", "expires", "YYYY-MM-DD", "hora"); never a parameter whose
-    name has the word "id". The tool's name and description
-    are not used (a `schedule_message` tool's `message` takes no dates). In the 57,600 offline train rows every gold
+    name has the word "id" unless its JSON Schema "format" says date or time ("date", "date-time", "time", also
+    looser ones such as "datetime"), which is enough on its own. The tool's name and description are not used (a
+    `schedule_message` tool's `message` takes no dates). In the 57,600 offline train rows every gold
     date / time is such a parameter's, and they are 12% of the free-text string parameters; elsewhere the escape let
     a small model write invented times ("15:30" for a contract id, "09:00" for a phone number)."""
+    fmt = getattr(param, "format", None) or ""  # a Param of an older tools module has none
+    if _DATE_FORMAT.search(fmt.lower()):
+        return True
     name = param.name.lower()
     name_words = _words(param.name)
     if "id" in name_words:
@@ -443,6 +448,8 @@ def _foreign_tool_to_dict(t: Any) -> dict:
             spec["enum"] = list(p.enum)
         if getattr(p, "items", None) is not None:
             spec["items"] = p.items
+        if getattr(p, "format", None):
+            spec["format"] = p.format
         params[p.name] = spec
     return {"name": t.name, "description": getattr(t, "description", ""), "parameters": params}
 

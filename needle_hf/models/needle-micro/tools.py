@@ -66,7 +66,9 @@ class CallParseError(ValueError):
 
 @dataclass
 class Param:
-    """One tool parameter. ``items`` is the element type of an ``array`` parameter (or None if unknown)."""
+    """One tool parameter. ``items`` is the element type of an ``array`` parameter (or None if unknown); ``format``
+    is JSON Schema's ``"format"`` of a string ("date", "date-time", "email", ...): read by copy mode, not shown to
+    the model (the tool text is unchanged by it)."""
 
     name: str
     type: str
@@ -74,6 +76,7 @@ class Param:
     required: bool = False
     enum: list | None = None
     items: str | None = None
+    format: str | None = None
 
 
 @dataclass
@@ -362,8 +365,9 @@ def _param(pname, prop, required, where: str, root: dict) -> Param:
                               f"\"...\", \"required\": true}}, got {_show(prop)}")
     prop = _resolve_ref(prop, root, where)
     ptype, enum, items = _schema_type(prop, where, root)
+    fmt = prop.get("format")
     return Param(name=pname, type=ptype, description=_description(prop, where), required=required,
-                 enum=enum, items=items)
+                 enum=enum, items=items, format=fmt if isinstance(fmt, str) and fmt else None)
 
 
 def _is_json_schema(params: dict) -> bool:
@@ -863,7 +867,7 @@ def _foreign_tool(obj, where: str) -> Tool | None:
         return None
     try:
         params = [Param(p.name, p.type, p.description, p.required, None if p.enum is None else list(p.enum),
-                        p.items) for p in obj.parameters]
+                        p.items, getattr(p, "format", None)) for p in obj.parameters]
         t = Tool(obj.name, obj.description, params)
     except (AttributeError, TypeError):
         return None
