@@ -56,7 +56,8 @@ def _stderr_streamer(tokenizer):
 def _add_copy_strings_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--copy-strings", action=argparse.BooleanOptionalAction, default=None,
                    help="copy mode of constrained decoding: free-text string arguments must be words copied from the "
-                        "request, or ISO dates/times/short codes (default: the model's config.copy_strings)")
+                        "request, or ISO dates/times / short codes where the parameter takes them (default: the "
+                        "model's config.copy_strings)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

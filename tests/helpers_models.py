@@ -1,9 +1,12 @@
 """Tiny tokenizer + model fixtures for pipeline, evaluation and finetuning tests (built once per session)."""
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.util
 import json
 import re
+import sys
 
 from needle_hf.tokenization import train_tokenizer
 from needle_hf.tools import answers_to_text, parse_tools, tools_to_text
@@ -71,3 +74,19 @@ def is_copied(value: str, query: str, codes: bool = False, dates: bool = False) 
         return False
     chunks = re.findall(r"\w+|\W", query)
     return any("".join(chunks[i:j]) == value for i in range(len(chunks)) for j in range(i + 1, len(chunks) + 1))
+
+
+@contextlib.contextmanager
+def other_tools_copy(name: str = "other_copy_tools"):
+    """A second, separately imported copy of modeling/tools.py, as the Hub remote-code copy is: its Tool and Param
+    classes are not needle_hf.modeling.tools'."""
+    import needle_hf.modeling.tools as tools_module
+
+    spec = importlib.util.spec_from_file_location(name, tools_module.__file__)
+    other = importlib.util.module_from_spec(spec)
+    sys.modules[name] = other  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(other)
+        yield other
+    finally:
+        del sys.modules[name]

@@ -31,7 +31,7 @@ from needle_hf.tokenization import train_tokenizer
 from needle_hf.tools import (CallParseError, Param, Tool, answers_to_text, parse_calls, parse_tools, tools_to_text,
                              validate_calls)
 
-from .helpers_models import is_copied
+from .helpers_models import is_copied, other_tools_copy
 
 TOOL_CALL, EOS, PAD, TOOLS = 4, 1, 0, 5
 
@@ -759,20 +759,10 @@ def test_copy_mode_per_item_texts_and_generation(model, tok):
 
 def test_foreign_tools_keep_their_json_schema_format():
     """Tools of the Hub remote-code copy of tools.py reach the grammar with their "format" (copy mode reads it)."""
-    import importlib.util
-    import sys
-
-    import needle_hf.modeling.tools as M
     from needle_hf.modeling.constrained import _as_tools
 
-    spec = importlib.util.spec_from_file_location("other_copy_tools_c", M.__file__)
-    other = importlib.util.module_from_spec(spec)
-    sys.modules["other_copy_tools_c"] = other
-    try:
-        spec.loader.exec_module(other)
+    with other_tools_copy() as other:
         foreign = other.parse_tools({"name": "d", "parameters": {"x": {"type": "string", "format": "date"}}})[0]
         (tool,) = _as_tools([foreign])
         assert type(foreign) is not Tool and tool.parameters[0].format == "date"
         assert takes_dates(tool, tool.parameters[0]) and "copy_dated" in answer_lark([foreign], copy_from="on Monday")
-    finally:
-        del sys.modules["other_copy_tools_c"]

@@ -34,6 +34,8 @@ from needle_hf.tools import (
     validate_calls,
 )
 
+from .helpers_models import other_tools_copy
+
 # ----------------------------------------------------------------------------------------------------------------
 # one tool in every accepted format
 # ----------------------------------------------------------------------------------------------------------------
@@ -330,14 +332,7 @@ def test_input_kinds_and_identity():
 
 def test_tools_from_another_copy_of_the_module():
     """The Hub remote-code copy of modeling/tools.py and needle_hf.modeling.tools have different Tool classes."""
-    import importlib.util
-
-    import needle_hf.modeling.tools as M
-    spec = importlib.util.spec_from_file_location("other_copy_tools", M.__file__)
-    other = importlib.util.module_from_spec(spec)
-    sys.modules["other_copy_tools"] = other
-    try:
-        spec.loader.exec_module(other)
+    with other_tools_copy() as other:
         foreign = other.parse_tools(FLAT)[0]
         assert type(foreign) is not Tool
         assert parse_tools(foreign) == [EXPECTED] and parse_tools([foreign, {"name": "b"}])[0] == EXPECTED
@@ -350,8 +345,6 @@ def test_tools_from_another_copy_of_the_module():
         assert other.parse_tools(EXPECTED)[0] == foreign  # and the other way round
         dated = other.parse_tools({"name": "d", "parameters": {"on": {"type": "string", "format": "date"}}})[0]
         assert parse_tools(dated)[0].parameters[0].format == "date"  # the JSON Schema format crosses over too
-    finally:
-        del sys.modules["other_copy_tools"]
 
 
 def test_parameter_order_kept_and_defaults_empty():

@@ -94,8 +94,8 @@ class ToolCallingPipeline(Pipeline):
 
     Accepts one query or a list of queries; `tools` is one tool list for all queries or one list per query, in any
     format `parse_tools` accepts. Options: `constrained` (default True), `copy_strings` (copy mode of constrained
-    decoding: free-text string arguments are words copied from the request, or ISO dates/times/short codes; default
-    `config.copy_strings`), `max_new_tokens`, `return_text`, `top_k_tools` (keep the k tools the retrieval head ranks
+    decoding: free-text string arguments are words copied from the request, or ISO dates/times / short codes where
+    the parameter takes them; default `config.copy_strings`), `max_new_tokens`, `return_text`, `top_k_tools` (keep the k tools the retrieval head ranks
     best before decoding), `batch_size`.
     """
 
