@@ -121,14 +121,18 @@ class NeedleAttention(nn.Module):
     def _heads(self, x: torch.Tensor, n: int) -> torch.Tensor:
         return x.view(x.shape[0], x.shape[1], n, self.head_dim).transpose(1, 2)
 
+    def cross_key_values(self, key_value_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-attention K/V (B, KV, Tk, hd) of the encoder output: QK-normed keys, no RoPE."""
+        k = self.k_norm(self._heads(self.k_proj(key_value_states), self.num_kv_heads))
+        return k, self._heads(self.v_proj(key_value_states), self.num_kv_heads)
+
     def forward(self, hidden_states, key_value_states=None, attention_mask=None, rope=None, past_key_values=None):
         q = self.q_norm(self._heads(self.q_proj(hidden_states), self.num_heads))
         if self.is_cross_attention:
             if past_key_values is not None and past_key_values.is_updated.get(self.layer_idx):
                 k, v = _cached_cross_kv(past_key_values, self.layer_idx)  # encoder K/V: computed once per generate
             else:
-                k = self.k_norm(self._heads(self.k_proj(key_value_states), self.num_kv_heads))
-                v = self._heads(self.v_proj(key_value_states), self.num_kv_heads)
+                k, v = self.cross_key_values(key_value_states)
                 if past_key_values is not None:
                     k, v = past_key_values.cross_attention_cache.update(k, v, self.layer_idx)
                     past_key_values.is_updated[self.layer_idx] = True

@@ -158,6 +158,22 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a Needle model to ONNX (encoder + decoder with KV cache), optionally with INT8 weights."""
+    from needle_hf import DEFAULT_MODEL
+    from needle_hf.onnx_export import export_onnx
+
+    result = export_onnx(args.model or DEFAULT_MODEL, args.out, int8=args.int8, opset=args.opset,
+                         overwrite=args.overwrite)
+    sizes = ", ".join(f"{name} {(result.out_dir / name).stat().st_size / 1e6:.1f} MB" for name in result.files
+                      if name.endswith(".onnx"))
+    print(f"exported {args.model or DEFAULT_MODEL} -> {result.out_dir} ({result.quantization or 'fp32'}): {sizes}")
+    print(f"check against torch: max difference {result.max_abs_diff:.2e}, same greedy tokens: "
+          f"{result.greedy_tokens_match}" + (" (INT8 weights: small differences are expected)" if args.int8 else ""))
+    print(f"run it: needle-hf run --model {result.out_dir} --query ... --tools @tools.json")
+    return 0
+
+
 def _training_errors(run, args: argparse.Namespace) -> int:
     """Run a training recipe; a NaN/inf loss stops it with a clear message (exit 3), never a broken checkpoint."""
     from needle_hf.training.trainer import NonFiniteLossError
@@ -424,6 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the id-for-id check of the converted tokenizer against sentencepiece")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("export", help="export a model to ONNX (encoder + decoder with KV cache) for ONNX Runtime",
+                       description="Writes encoder.onnx, decoder.onnx, the config, the tokenizer and needle_onnx.json "
+                                   "to --out and checks the graphs against torch. `needle-hf run/eval --model OUT` "
+                                   "then decode with ONNX Runtime (greedy; constrained decoding as usual).")
+    p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (must not exist or be empty)")
+    p.add_argument("--int8", action="store_true", help="INT8 weights (ONNX Runtime dynamic quantization, per channel)")
+    p.add_argument("--opset", type=_positive_int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out folder")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("generate-data", help="generate synthetic tool-calling data (JSONL)",
                        description="Write rows {query, tools, answers} to a JSONL file. The offline backend is "
                                    "procedural and deterministic for a seed (hand-authored + invented tools, many "
@@ -512,8 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, OSError) as err:
-        # user errors: one clear line, no traceback
+    except (ValueError, FileNotFoundError, OSError, ImportError) as err:
+        # user errors (ImportError: an optional extra is missing; the message names it): one clear line
         print(f"needle-hf {args.command}: error: {err}", file=sys.stderr)
         return 2
 

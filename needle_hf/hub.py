@@ -203,6 +203,10 @@ def model_folder_problems(folder: str | os.PathLike) -> list[str]:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         return [f"config.json cannot be read ({err})"]
+    if (folder / "needle_onnx.json").is_file():  # an ONNX export: graphs + tokenizer, no weights or remote code
+        from .onnx_runner import onnx_export_problems
+
+        return onnx_export_problems(folder)
     if not any((folder / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json")):
         problems.append("no model.safetensors")
     if not (folder / "tokenizer.json").is_file():
@@ -256,7 +260,8 @@ def push_model(folder: str | os.PathLike, repo_id: str, *, private: bool | None 
     model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
     kwargs = dict(repo_type="model", private=private, token=token, revision=revision, create_pr=create_pr,
                   endpoint=endpoint, ignore_patterns=MODEL_IGNORE)
-    if problems and model_type == "needle" and repair and "no model.safetensors" not in problems:
+    onnx_export = (folder / "needle_onnx.json").is_file()
+    if problems and model_type == "needle" and repair and "no model.safetensors" not in problems and not onnx_export:
         logger.warning("%s: %s; pushing a repaired copy (the folder itself is unchanged)", folder,
                        "; ".join(problems))
         with tempfile.TemporaryDirectory(prefix="needle-push-") as tmp:

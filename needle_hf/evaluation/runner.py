@@ -27,11 +27,12 @@ def _reference(row: dict) -> str:
 
 def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = True, batch_size: int = 16,
                   max_new_tokens: int = 256, num_failures: int = 20, seed: int = 0, progress: bool = True,
-                  copy_strings: bool | None = None, num_beams: int = 1) -> dict:
+                  copy_strings: bool | None = None, num_beams: int = 1, keep_predictions: bool = False) -> dict:
     """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "copy_strings",
-    "num_beams", "failures"}. `copy_strings` (copy mode of constrained decoding): None takes the model's
-    `config.copy_strings`; True with `constrained=False` is an error (copy mode is part of the grammar).
-    `num_beams` > 1: beam search instead of greedy decoding."""
+    "num_beams", "failures"} (+ "predictions", every row's answer text, with `keep_predictions`). `copy_strings`
+    (copy mode of constrained decoding): None takes the model's `config.copy_strings`; True with
+    `constrained=False` is an error (copy mode is part of the grammar). `num_beams` > 1: beam search instead of
+    greedy decoding."""
     if num_beams < 1:
         raise ValueError(f"num_beams must be at least 1 (1 = greedy decoding), got {num_beams}")
     if copy_strings and not constrained:
@@ -62,9 +63,11 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
     sample = sorted(random.Random(seed).sample(wrong, min(num_failures, len(wrong))))
     failures = [{"query": rows[i]["query"], "expected": references[i], "predicted": predictions[i],
                  "reason": explain_failure(predictions[i], references[i])} for i in sample]
-    return {"metrics": metrics, "n": len(rows), "constrained": constrained, "copy_strings": copy_strings,
-            "num_beams": num_beams, "num_failures": len(wrong),
-            "failures": failures}
+    report = {"metrics": metrics, "n": len(rows), "constrained": constrained, "copy_strings": copy_strings,
+              "num_beams": num_beams, "num_failures": len(wrong), "failures": failures}
+    if keep_predictions:
+        report["predictions"] = predictions
+    return report
 
 
 def metrics_table(report: dict, keys: Iterable[str] = HEADLINE) -> str:
