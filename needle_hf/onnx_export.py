@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-logger = logging.getLogger(__name__)
 
 MANIFEST = "needle_onnx.json"
 FORMAT = "needle-onnx"
@@ -245,8 +244,13 @@ def _quantize_int8(path: Path) -> None:
 
     tmp = path.with_suffix(".fp32.onnx")
     path.rename(tmp)
-    logging.getLogger("root").setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" notice
-    quantize_dynamic(str(tmp), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs a harmless "consider pre-processing" notice on root
+    try:
+        quantize_dynamic(str(tmp), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
     tmp.unlink()
     tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
 
