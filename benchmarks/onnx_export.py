@@ -35,17 +35,9 @@ from needle_hf.inference import load_pipeline
 from needle_hf.onnx_export import export_onnx
 from needle_hf.onnx_runner import OnnxNeedleModel
 
+from inference import median_time  # benchmarks/inference.py (this script's folder is on sys.path)
+
 KEYS = ("exact_match", "json_parse_rate", "call_f1", "value_accuracy", "no_call_recall")
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def folder_mb(folder: Path) -> float:

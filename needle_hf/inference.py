@@ -8,7 +8,7 @@ from pathlib import Path
 from transformers import AutoConfig, pipeline
 
 from . import DEFAULT_MODEL
-from .onnx_runner import resolve_onnx_export
+from .onnx_runner import load_onnx_pipeline, resolve_onnx_export
 
 
 def load_pipeline(model: str | os.PathLike | None = None, device=None, adapter: str | os.PathLike | None = None,
@@ -16,7 +16,8 @@ def load_pipeline(model: str | os.PathLike | None = None, device=None, adapter: 
     """`pipeline("tool-calling", model=...)` for a Needle model folder or Hub id (default: the shipped model).
 
     `adapter`: a LoRA adapter folder or Hub id applied on top of the model (see `needle_hf.lora`).
-    A local ONNX export (`needle-hf export`) runs on ONNX Runtime behind the same pipeline (`needle_hf.onnx_runner`)."""
+    An ONNX export (`needle-hf export`; a folder or the Hub id of a pushed one) runs on ONNX Runtime behind the
+    same pipeline (`needle_hf.onnx_runner`)."""
     onnx_folder = resolve_onnx_export(model) if model is not None else None
     if onnx_folder is not None:
         if adapter is not None:
@@ -25,8 +26,6 @@ def load_pipeline(model: str | os.PathLike | None = None, device=None, adapter: 
         if device is not None and str(device) not in ("cpu", "-1"):
             raise ValueError(f"{model} is an ONNX export, which runs on ONNX Runtime's CPU provider here; drop "
                              f"device={device!r}")
-        from .onnx_runner import load_onnx_pipeline
-
         return load_onnx_pipeline(onnx_folder, **kwargs)
     if adapter is not None:
         from .lora import attach_adapter_to_pipeline

@@ -180,6 +180,8 @@ def test_broken_export_folders_are_clear_errors(export, tmp_path):
         OnnxNeedleModel(broken)
     with pytest.raises(ValueError, match="adapters apply to torch models"):
         load_pipeline(str(export.out_dir), adapter=str(tmp_path))
+    with pytest.raises(ValueError, match="runs on ONNX Runtime's CPU provider here; drop device='cuda'"):
+        load_pipeline(str(export.out_dir), device="cuda")
 
 
 def test_unsupported_generate_options_are_errors(export):
