@@ -30,6 +30,10 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
+TOP_K_HELP = ("keep only the K tools the retrieval head ranks best for the request, then decode (default: every "
+              "tool)")
+
+
 def _positive_int(text: str) -> int:
     """argparse type for counts and sizes: a clear usage error for 0, negatives and non-numbers."""
     try:
@@ -69,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tools = read_tools_arg(args.tools)
     pipe = load_pipeline(args.model)
     options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,
-               "max_new_tokens": args.max_new_tokens, "return_text": True}
+               "max_new_tokens": args.max_new_tokens, "top_k_tools": args.top_k_tools, "return_text": True}
     if args.stream:
         options["streamer"] = _stderr_streamer(pipe.tokenizer)
     result = pipe(args.query, tools=tools, **options)  # dropped invalid output is logged (stderr) by the pipeline
@@ -110,14 +114,24 @@ def cmd_push_data(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model on rows {query, tools, answers}; print a table and write JSON + markdown reports."""
+    from needle_hf import DEFAULT_MODEL
     from needle_hf.evaluation.runner import evaluate_rows, load_eval_rows, metrics_table, write_reports
     from needle_hf.inference import load_pipeline
 
     rows = load_eval_rows(args.data, split=args.split, limit=args.limit)
     pipe = load_pipeline(args.model)
+    manifest = getattr(pipe.model, "manifest", None)  # an ONNX export (needle_hf.onnx_runner.OnnxNeedleModel)
+    if manifest is not None and args.num_beams != 1:
+        raise ValueError(f"--num-beams {args.num_beams}: an ONNX export decodes greedily; drop --num-beams, or "
+                         "evaluate the torch model it was exported from")
     report = evaluate_rows(pipe.model, pipe.tokenizer, rows, constrained=not args.no_constrained,
                            copy_strings=args.copy_strings, num_beams=args.num_beams, batch_size=args.batch_size,
-                           max_new_tokens=args.max_new_tokens)
+                           max_new_tokens=args.max_new_tokens, top_k_tools=args.top_k_tools)
+    # what was evaluated, so reports of different models / backends / data can be told apart
+    jsonl = Path(args.data).suffix == ".jsonl" or Path(args.data).is_file()  # as load_eval_rows reads it
+    report.update(model=str(args.model or DEFAULT_MODEL), backend="onnxruntime" if manifest is not None else "torch",
+                  quantization=(manifest or {}).get("quantization"), data=str(args.data),
+                  split=None if jsonl else args.split or "test", limit=args.limit)
     print(metrics_table(report))
     json_path, md_path = write_reports(report, args.out)
     print(f"reports: {json_path} {md_path}")
@@ -169,8 +183,12 @@ def cmd_export(args: argparse.Namespace) -> int:
                       if name.endswith(".onnx"))
     print(f"exported {args.model or DEFAULT_MODEL} -> {result.out_dir} ({result.quantization or 'fp32'}): {sizes}")
     print(f"check against torch: max difference {result.max_abs_diff:.2e}, same greedy tokens: "
-          f"{result.greedy_tokens_match}" + (" (INT8 weights: small differences are expected)" if args.int8 else ""))
-    print(f"run it: needle-hf run --model {result.out_dir} --query ... --tools @tools.json")
+          f"{result.greedy_tokens_match}")
+    if args.int8:  # random inputs on INT8 weights drift far; real requests mostly do not
+        print("  (INT8: the check runs on random inputs, where INT8 weights are expected to differ; measure the "
+              f"answers with `needle-hf eval --model {result.out_dir} --data ...` against the torch model)")
+    print(f"run it: needle-hf run --model {result.out_dir} --query \"Set a timer for 10 minutes\" "
+          "--tools @examples/tools.json")
     return 0
 
 
@@ -341,17 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", required=True, help="the user's request")
     p.add_argument("--tools", required=True, metavar="JSON_OR_@FILE",
                    help="tool schemas as JSON text, or @path/to/tools.json (any accepted tool format)")
-    p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
+    p.add_argument("--model", metavar="PATH_OR_HUB_ID",
+                   help="model folder, Hub id or ONNX export (default: the shipped model)")
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
     _add_copy_strings_argument(p)
     p.add_argument("--max-new-tokens", type=_positive_int, default=256, help="generation budget (default: 256)")
+    p.add_argument("--top-k-tools", type=_positive_int, metavar="K", help=TOP_K_HELP)
     p.add_argument("--stream", action="store_true", help="show tokens on stderr as they are generated")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("eval", help="evaluate a model's tool calls on a dataset",
                        description="Generate tool calls for every row and score them (exact match, parse rate, "
                                    "name/call F1, argument/value accuracy, no-call accuracy, per category).")
-    p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="model folder or Hub id (default: the shipped model)")
+    p.add_argument("--model", metavar="PATH_OR_HUB_ID",
+                   help="model folder, Hub id or ONNX export (default: the shipped model)")
     p.add_argument("--data", required=True, metavar="DATASET_OR_JSONL",
                    help="a JSONL file, a dataset folder (parquet) or a Hub dataset id")
     p.add_argument("--split", default=None, help="split of a dataset folder / Hub dataset (default: test)")
@@ -359,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-constrained", action="store_true", help="raw decoding without the JSON grammar")
     _add_copy_strings_argument(p)
     p.add_argument("--num-beams", type=int, default=1, help="beam search with N beams (default 1: greedy)")
+    p.add_argument("--top-k-tools", type=_positive_int, metavar="K", help=TOP_K_HELP)
     p.add_argument("--batch-size", type=_positive_int, default=16, help="rows per generate() call (default 16)")
     p.add_argument("--max-new-tokens", type=_positive_int, default=256, help="generation budget (default: 256)")
     p.add_argument("--out", default="eval_report.json",
@@ -534,10 +556,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_onnx_exports(args: argparse.Namespace) -> None:
+    """Commands that train, calibrate or merge need the torch weights, which an ONNX export does not hold."""
+    if args.command in ("run", "eval", "push", "export"):  # these take exports (export says so itself)
+        return
+    for name in ("model", "base"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            from needle_hf.onnx_export import MANIFEST
+
+            if Path(value, MANIFEST).is_file():
+                flag = "--model" if name == "model" else "BASE"
+                raise ValueError(f"{flag} {value} is an ONNX export, which `needle-hf {args.command}` cannot use "
+                                 "(it needs the torch weights); pass the model folder it was exported from")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _refuse_onnx_exports(args)
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, OSError, ImportError) as err:
         # user errors (ImportError: an optional extra is missing; the message names it): one clear line

@@ -1,9 +1,10 @@
 """ONNX export of a Needle model: two graphs that any ONNX Runtime loop can decode with (KV cache included).
 
     encoder.onnx  input_ids (B, T) int64, attention_mask (B, T) int64
-                  -> cross_key_values (L, 2, B, KV, T, hd) float32
+                  -> cross_key_values (L, 2, B, KV, T, hd) float32, retrieval_embedding (B, contrastive_dim) float32
                   The encoder output already projected to every decoder layer's cross-attention keys and values,
-                  so a decode loop computes them once per request.
+                  so a decode loop computes them once per request; and the tool-retrieval head's unit vector of the
+                  input (what `encode_contrastive` gives: `top_k_tools` ranks tools by its dot products).
     decoder.onnx  decoder_input_ids (B, S) int64, encoder_attention_mask (B, T) int64, cross_key_values,
                   past_key_values (L, 2, B, KV, P, hd) float32 (P = 0 at the first step)
                   -> logits (B, S, V) float32, present_key_values (L, 2, B, KV, P + S, hd)
@@ -32,7 +33,7 @@ MANIFEST = "needle_onnx.json"
 FORMAT = "needle-onnx"
 FORMAT_VERSION = 1
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
-ENCODER_INPUTS, ENCODER_OUTPUTS = ("input_ids", "attention_mask"), ("cross_key_values",)
+ENCODER_INPUTS, ENCODER_OUTPUTS = ("input_ids", "attention_mask"), ("cross_key_values", "retrieval_embedding")
 DECODER_INPUTS = ("decoder_input_ids", "encoder_attention_mask", "cross_key_values", "past_key_values")
 DECODER_OUTPUTS = ("logits", "present_key_values")
 # Sample sizes for tracing: none may be 0 or 1, or the exporter freezes that dimension (hf-conventions §5).
@@ -61,16 +62,17 @@ class _TensorCache:
 
 
 class NeedleEncoderForExport(nn.Module):
-    """encoder.onnx: token ids -> every decoder layer's cross-attention K/V, stacked."""
+    """encoder.onnx: token ids -> every decoder layer's cross-attention K/V, stacked, and the retrieval embedding."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         layers = self.model.get_decoder().layers
-        return torch.stack([torch.stack(layer.cross_attn.cross_key_values(hidden)) for layer in layers])
+        cross = torch.stack([torch.stack(layer.cross_attn.cross_key_values(hidden)) for layer in layers])
+        return cross, self.model.base_model.contrastive_embedding(hidden, attention_mask)
 
 
 class NeedleDecoderForExport(nn.Module):
@@ -93,7 +95,7 @@ class OnnxExportResult:
     out_dir: Path
     files: list[str]
     quantization: str | None
-    max_abs_diff: float  # ONNX Runtime against torch (K/V and logits) on the parity check's sample
+    max_abs_diff: float  # ONNX Runtime against torch (K/V, retrieval embedding, logits) on the check's sample
     greedy_tokens_match: bool  # the check's greedy decode gave the same tokens as torch generate()
     manifest: dict = field(default_factory=dict)
 
@@ -123,11 +125,17 @@ def _sample_inputs(config, generator: torch.Generator):
 def _export_graph(module: nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_shapes,
                   opset: int | None) -> None:
     kwargs = {"opset_version": opset} if opset else {}
-    with warnings.catch_warnings():  # the exporter's own deprecation / torchvision notices
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, args, dynamo=True, input_names=list(input_names),
-                                    output_names=list(output_names), dynamic_shapes=dynamic_shapes,
-                                    verbose=False, **kwargs)
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")  # "torchvision is not installed"
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():  # the exporter's own deprecation notices
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module, args, dynamo=True, input_names=list(input_names),
+                                        output_names=list(output_names), dynamic_shapes=dynamic_shapes,
+                                        verbose=False, **kwargs)
+    finally:
+        registration.setLevel(level)
     program.save(str(path))
 
 
@@ -137,9 +145,9 @@ def export_onnx(model, out_dir: str | os.PathLike, tokenizer=None, int8: bool = 
     `tokenizer`) to `out_dir`: encoder.onnx + decoder.onnx (see the module docstring), config, generation config,
     tokenizer and `needle_onnx.json`.
 
-    `int8`: weights quantized to INT8 after export (ONNX Runtime dynamic quantization, per channel; about 4x
+    `int8`: weights quantized to INT8 after export (ONNX Runtime dynamic quantization, per channel; about 3x
     smaller graphs, activations stay float). The export ends with a parity check against torch on random inputs
-    (max logit difference, greedy tokens), recorded in the manifest; an fp32 export that disagrees is an error.
+    (max difference of the outputs, greedy tokens), recorded in the manifest; an fp32 export that disagrees is an error.
     """
     _require_onnx()
     out = Path(out_dir)
@@ -168,7 +176,7 @@ def export_onnx(model, out_dir: str | os.PathLike, tokenizer=None, int8: bool = 
     new_len, past_len = torch.export.Dim("new_length"), torch.export.Dim("past_length")
     encoder, decoder = NeedleEncoderForExport(model), NeedleDecoderForExport(model)
     with torch.no_grad():
-        cross = encoder(ids, mask)
+        cross, _ = encoder(ids, mask)
         _export_graph(encoder, (ids, mask), out / ENCODER_FILE, ENCODER_INPUTS, ENCODER_OUTPUTS,
                       {"input_ids": {0: batch, 1: enc_len}, "attention_mask": {0: batch, 1: enc_len}}, opset)
         _export_graph(decoder, (dec_ids, mask, cross, past), out / DECODER_FILE, DECODER_INPUTS, DECODER_OUTPUTS,
@@ -194,7 +202,7 @@ def export_onnx(model, out_dir: str | os.PathLike, tokenizer=None, int8: bool = 
                 "encoder_inputs": list(ENCODER_INPUTS), "encoder_outputs": list(ENCODER_OUTPUTS),
                 "decoder_inputs": list(DECODER_INPUTS), "decoder_outputs": list(DECODER_OUTPUTS),
                 "kv_layout": "(decoder_layers, 2 [keys, values], batch, kv_heads, length, head_dim)",
-                "quantization": quantization, "source_model": source, "check": None,
+                "quantization": quantization, "source_model": _source_name(source), "check": None,
                 "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                              "onnxruntime": onnxruntime.__version__}}
     manifest_path = out / MANIFEST
@@ -202,13 +210,26 @@ def export_onnx(model, out_dir: str | os.PathLike, tokenizer=None, int8: bool = 
     diff, same_tokens = _parity_check(model, out, ids, mask, dec_ids, past)
     if quantization is None and (diff > 1e-3 or not same_tokens):
         manifest_path.unlink()  # not a usable export
-        raise RuntimeError(f"the exported graphs disagree with torch (max logit difference {diff:.2e}, same greedy "
+        raise RuntimeError(f"the exported graphs disagree with torch (max output difference {diff:.2e}, same greedy "
                            f"tokens: {same_tokens}); please report this with your torch / onnx versions")
     manifest["check"] = {"max_abs_diff": diff, "greedy_tokens_match": same_tokens}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(_card(model.config, source, quantization), encoding="utf-8")
+    (out / "README.md").write_text(_card(model.config, _source_name(source), quantization), encoding="utf-8")
     files = sorted(p.name for p in out.iterdir() if p.is_file())
     return OnnxExportResult(out, files, quantization, diff, same_tokens, manifest)
+
+
+def _source_name(source: str | None) -> str | None:
+    """How the manifest and card name the exported model: a Hub id as given, a local folder by its name only (the
+    folder is meant to be pushed; this machine's paths mean nothing elsewhere)."""
+    if source is None or not Path(source).exists():
+        return source
+    from needle_hf import DEFAULT_MODEL
+
+    name = Path(source).resolve().name
+    if Path(source).resolve() == Path(DEFAULT_MODEL).resolve():
+        return f"needle-hf's shipped default model ({name})"
+    return name
 
 
 def _load(source: str):
@@ -263,12 +284,13 @@ def _parity_check(model, out: Path, ids, mask, dec_ids, past) -> tuple[float, bo
 
     runner = OnnxNeedleModel(out)
     with torch.no_grad():
-        ref_cross = NeedleEncoderForExport(model)(ids, mask)
+        ref_cross, ref_embedding = NeedleEncoderForExport(model)(ids, mask)
         ref_logits, ref_present = NeedleDecoderForExport(model)(dec_ids, mask, ref_cross, past)
         cross = runner.encode(ids.numpy(), mask.numpy())
+        embedding = runner.encode_contrastive(ids, mask).numpy()
         logits, present = runner.decode(dec_ids.numpy(), mask.numpy(), cross, past.numpy())
-        diff = max(float(np.abs(cross - ref_cross.numpy()).max()), float(np.abs(logits - ref_logits.numpy()).max()),
-                   float(np.abs(present - ref_present.numpy()).max()))
+        diff = max(float(np.abs(a - b.numpy()).max()) for a, b in ((cross, ref_cross), (embedding, ref_embedding),
+                                                                    (logits, ref_logits), (present, ref_present)))
         expected = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False,
                                   num_beams=1)
         got = runner.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12)
@@ -284,7 +306,7 @@ def _card(config, source: str | None, quantization: str | None) -> str:
         f"ONNX export of {source or 'a Needle model'} made with `needle-hf export`: d_model {config.d_model}, "
         f"{config.encoder_layers} encoder + {config.decoder_layers} decoder layers, vocab {config.vocab_size}.", "",
         "```bash", "needle-hf run --model THIS_FOLDER --query \"What's the weather in Paris?\" --tools @tools.json",
-        "```", "",
+        "```", "(`tools.json`: your tools as a JSON list, e.g. needle-hf's `examples/tools.json`.)", "",
         "In Python: `needle_hf.inference.load_pipeline(\"THIS_FOLDER\")` gives the usual tool-calling pipeline "
         "(constrained decoding included) running on ONNX Runtime. The graphs' inputs and outputs are listed in "
         f"`{MANIFEST}`.", ""])

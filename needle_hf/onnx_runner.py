@@ -124,8 +124,21 @@ class OnnxNeedleModel:
 
     # -- the graphs ------------------------------------------------------------------------------------------------
     def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self.encoder.run(None, {"input_ids": input_ids.astype(np.int64),
-                                       "attention_mask": attention_mask.astype(np.int64)})[0]
+        return self.encoder.run(["cross_key_values"], {"input_ids": input_ids.astype(np.int64),
+                                                       "attention_mask": attention_mask.astype(np.int64)})[0]
+
+    def encode_contrastive(self, input_ids, attention_mask=None) -> torch.Tensor:
+        """Unit-norm retrieval embeddings (B, contrastive_dim), as the torch model's (`retrieve_tools`,
+        `top_k_tools`)."""
+        if "retrieval_embedding" not in {o.name for o in self.encoder.get_outputs()}:
+            raise ValueError(f"{self.folder} was exported without the retrieval head (an older needle-hf): export "
+                             "the model again to rank tools (top_k_tools) on ONNX Runtime")
+        ids = torch.as_tensor(input_ids).cpu().numpy()
+        mask = (torch.as_tensor(attention_mask).cpu().numpy() if attention_mask is not None
+                else (ids != self.config.pad_token_id).astype(np.int64))
+        out = self.encoder.run(["retrieval_embedding"], {"input_ids": ids.astype(np.int64),
+                                                         "attention_mask": mask.astype(np.int64)})[0]
+        return torch.from_numpy(out)
 
     def decode(self, decoder_input_ids: np.ndarray, encoder_attention_mask: np.ndarray, cross_key_values: np.ndarray,
                past_key_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,11 +204,14 @@ def _first_set(*values):
     return next(v for v in values if v is not None)
 
 
-def load_onnx_pipeline(folder: str | os.PathLike, threads: int | None = None, providers: list | None = None):
-    """The tool-calling pipeline over an ONNX export (same arguments and outputs as the torch one; greedy only)."""
+def load_onnx_pipeline(folder: str | os.PathLike, threads: int | None = None, providers: list | None = None,
+                       **kwargs):
+    """The tool-calling pipeline over an ONNX export (same arguments and outputs as the torch one; greedy only).
+    `kwargs` are the pipeline's defaults, as for `pipeline("tool-calling", ...)` (`constrained=`, `copy_strings=`,
+    `max_new_tokens=`, `batch_size=`, ...)."""
     from transformers import AutoTokenizer
 
     from .modeling.pipeline_tool_calling import ToolCallingPipeline
 
     model = OnnxNeedleModel(folder, threads=threads, providers=providers)
-    return ToolCallingPipeline(model=model, tokenizer=AutoTokenizer.from_pretrained(folder), device=-1)
+    return ToolCallingPipeline(model=model, tokenizer=AutoTokenizer.from_pretrained(folder), device=-1, **kwargs)

@@ -53,6 +53,19 @@ def test_answers_fixed_examples(pipe, query, expected, copy_strings):
     assert pipe(query, tools=TOOLS, copy_strings=copy_strings) == expected
 
 
+def test_a_budget_too_small_for_the_answer_is_reported(pipe, caplog):
+    """max_new_tokens too small: the grammar still closes a valid answer, and a warning says it was cut short."""
+    import logging
+
+    query, expected = EXAMPLES[3]
+    caplog.set_level(logging.WARNING)
+    assert pipe(query, tools=TOOLS, max_new_tokens=12) != expected  # no room for the call
+    assert any("closed early to fit max_new_tokens=12" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    assert pipe(query, tools=TOOLS, max_new_tokens=64) == expected
+    assert not any("closed early" in r.getMessage() for r in caplog.records)
+
+
 def test_trust_remote_code_without_the_package(tmp_path):
     script = BLOCK_NEEDLE_HF + textwrap.dedent(f"""
         import json

@@ -78,6 +78,33 @@ def test_eval_copy_mode_flag(model_dir, data_file, tmp_path, capsys):
     assert "num_beams must be at least 1" in capsys.readouterr().err
 
 
+def test_eval_top_k_tools_decodes_with_the_retrieved_tools(model_dir, data_file, rows, tmp_path, capsys):
+    """--top-k-tools K: each row is decoded with its K best-ranked tools, exactly as the pipeline option does."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from needle_hf.evaluation.runner import evaluate_rows
+    from needle_hf.modeling.pipeline_tool_calling import retrieve_tools
+    from needle_hf.tools import parse_tools, tools_to_text
+
+    out = tmp_path / "topk.json"
+    assert _eval(model_dir, data_file, out, "--limit", "6", "--top-k-tools", "1") == 0
+    report = json.loads(out.read_text())
+    assert report["top_k_tools"] == 1
+    assert "6 rows, constrained decoding, the 1 best-ranked tools per request;" in out.with_suffix(".md").read_text()
+    model, tok = AutoModelForSeq2SeqLM.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir)
+    multi = [r for r in rows if len(parse_tools(r["tools"])) > 1][:4]
+    assert multi  # the generator offers several tools in most rows
+    pruned = [dict(r, tools=tools_to_text([t for t, _ in retrieve_tools(model, tok, r["query"], r["tools"], k=1)]))
+              for r in multi]
+    kwargs = dict(max_new_tokens=40, progress=False, keep_predictions=True)
+    assert evaluate_rows(model, tok, multi, top_k_tools=1, **kwargs)["predictions"] == \
+        evaluate_rows(model, tok, pruned, **kwargs)["predictions"]
+    assert evaluate_rows(model, tok, multi[:1], **kwargs)["top_k_tools"] is None
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "--data", str(data_file), "--top-k-tools", "0"])
+    assert "argument --top-k-tools:" in capsys.readouterr().err
+
+
 def test_eval_dataset_folder_split_and_errors(model_dir, rows, tmp_path, capsys):
     folder = tmp_path / "dataset"
     (folder / "data").mkdir(parents=True)

@@ -61,6 +61,7 @@ def test_export_folder_and_manifest(export):
     assert manifest["format"] == "needle-onnx" and manifest["quantization"] is None
     assert manifest["decoder_inputs"] == ["decoder_input_ids", "encoder_attention_mask", "cross_key_values",
                                           "past_key_values"]
+    assert manifest["encoder_outputs"] == ["cross_key_values", "retrieval_embedding"]
     assert manifest["check"]["greedy_tokens_match"] is True and manifest["check"]["max_abs_diff"] < 1e-4
     assert not any(name.endswith(".py") for name in export.files)  # no remote code: the graphs are the model
 
@@ -114,6 +115,35 @@ def test_onnx_pipeline_answers_like_the_torch_pipeline(torch_pipe, onnx_pipe, op
     assert onnx_pipe(QUERIES[0], **kwargs) == torch_pipe(QUERIES[0], **kwargs)  # batch of one
 
 
+def test_retrieval_head_and_top_k_tools_on_onnx(model_dir, export, torch_pipe, onnx_pipe, tmp_path):
+    from needle_hf.modeling.pipeline_tool_calling import retrieve_tools
+
+    for query in QUERIES:
+        got = retrieve_tools(onnx_pipe.model, onnx_pipe.tokenizer, query, TOOLS)
+        expected = retrieve_tools(torch_pipe.model, torch_pipe.tokenizer, query, TOOLS)
+        assert [t.name for t, _ in got] == [t.name for t, _ in expected]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], atol=1e-5)
+    kwargs = dict(tools=TOOLS, top_k_tools=1, return_text=True, max_new_tokens=48)
+    assert onnx_pipe(QUERIES, **kwargs) == torch_pipe(QUERIES, **kwargs)
+
+    # an export made before the encoder had the retrieval output: decoding works, ranking says what to do
+    import shutil
+
+    import onnx
+
+    old = shutil.copytree(export.out_dir, tmp_path / "old")
+    graph = onnx.load(str(old / "encoder.onnx"))
+    kept = [o for o in graph.graph.output if o.name != "retrieval_embedding"]
+    del graph.graph.output[:]
+    graph.graph.output.extend(kept)
+    onnx.save(graph, str(old / "encoder.onnx"))
+    old_pipe = load_onnx_pipeline(old)
+    assert old_pipe(QUERIES[0], tools=TOOLS, return_text=True, max_new_tokens=48) == \
+        onnx_pipe(QUERIES[0], tools=TOOLS, return_text=True, max_new_tokens=48)
+    with pytest.raises(ValueError, match="exported without the retrieval head .* export the model again"):
+        old_pipe(QUERIES[0], **kwargs)
+
+
 def test_eval_runner_takes_an_onnx_model(model_dir, export, torch_pipe):
     from needle_hf.data.offline import generate_rows
 
@@ -129,6 +159,49 @@ def test_eval_runner_takes_an_onnx_model(model_dir, export, torch_pipe):
                                               progress=False)
     with pytest.raises(ValueError, match="decodes greedily"):
         evaluate_rows(onnx_pipe.model, onnx_pipe.tokenizer, rows[:1], num_beams=2, progress=False)
+
+
+def test_pipeline_defaults_pass_through_like_torch(model_dir, export):
+    """load_pipeline's keyword arguments are pipeline defaults for an export too."""
+    kwargs = dict(constrained=False, max_new_tokens=24, batch_size=2)
+    onnx_pipe, torch_pipe = load_pipeline(str(export.out_dir), **kwargs), load_pipeline(str(model_dir), **kwargs)
+    assert onnx_pipe(QUERIES, tools=TOOLS, return_text=True) == torch_pipe(QUERIES, tools=TOOLS, return_text=True)
+
+
+def test_eval_report_says_what_was_evaluated(model_dir, export, int8_dir, tmp_path, capsys):
+    from needle_hf.data.io import write_jsonl
+    from needle_hf.data.offline import generate_rows
+
+    data = tmp_path / "rows.jsonl"
+    write_jsonl(list(generate_rows(3, seed=4)), data)
+    out = tmp_path / "report.json"
+    for model, backend, quantization in ((model_dir, "torch", None), (int8_dir, "onnxruntime",
+                                                                      "int8-dynamic-per-channel")):
+        assert cli_main(["eval", "--model", str(model), "--data", str(data), "--out", str(out), "--limit", "2",
+                         "--max-new-tokens", "24"]) == 0
+        report = json.loads(out.read_text())
+        assert (report["model"], report["backend"], report["quantization"]) == (str(model), backend, quantization)
+        assert (report["data"], report["split"], report["limit"]) == (str(data), None, 2)
+        assert f"Model `{model}` ({backend}" in out.with_suffix(".md").read_text()
+    capsys.readouterr()
+    assert cli_main(["eval", "--model", str(export.out_dir), "--data", str(data), "--num-beams", "2",
+                     "--out", str(tmp_path / "beams.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--num-beams 2: an ONNX export decodes greedily" in err and "evaluating" not in err
+
+
+def test_commands_that_need_torch_weights_refuse_an_export(export, tmp_path, capsys):
+    for argv in (["calibrate", "--model", str(export.out_dir), "--data", "x.jsonl"],
+                 ["train", "x.jsonl", "--model", str(export.out_dir), "--output-dir", str(tmp_path / "t")],
+                 ["finetune", "x.jsonl", "--lora", "--model", str(export.out_dir), "--output-dir", str(tmp_path)],
+                 ["merge", str(export.out_dir), str(tmp_path), "--out", str(tmp_path / "m")]):
+        assert cli_main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert f"{export.out_dir} is an ONNX export, which `needle-hf {argv[0]}` cannot use" in err, err
+        assert "pass the model folder it was exported from" in err
+    manifest = json.loads((export.out_dir / MANIFEST).read_text())
+    assert manifest["source_model"] == "tiny-needle"  # the folder's name, not this machine's path
+    assert str(export.out_dir.parent) not in (export.out_dir / "README.md").read_text()
 
 
 def test_int8_export_is_smaller_and_still_gives_valid_calls(export, int8_dir):

@@ -152,12 +152,21 @@ def test_invalid_tools_are_a_clear_error(pipe):
         pipe("hi", tools="[{'name': oops")
 
 
-def test_too_long_input_is_truncated_with_a_warning(pipe, caplog):
+def test_too_long_input_is_truncated_with_a_warning(model_dir, caplog):
+    from transformers.utils import logging as hf_logging
+
     caplog.set_level(logging.WARNING)
     long_query = "weather " * 1200
-    out = pipe(long_query, tools=TOOLS, max_new_tokens=32)
+    fresh = pipeline("tool-calling", model=str(model_dir))  # transformers warns once per tokenizer instance
+    hf_logging.enable_propagation()  # so caplog sees transformers' own records too
+    try:
+        out = fresh(long_query, tools=TOOLS, max_new_tokens=32)
+    finally:
+        hf_logging.disable_propagation()
     assert isinstance(out, list)
     assert any("too long for the encoder" in r.message and "cut off" in r.message for r in caplog.records)
+    # only the package's warning: not transformers' "will result in indexing errors", which is untrue here
+    assert not any("Token indices sequence length" in r.getMessage() for r in caplog.records)
 
 
 def test_non_ascii_round_trips_through_the_grammar(pipe):
@@ -195,6 +204,12 @@ def test_cli_run_prints_calls(model_dir, tmp_path, capsys):
     pipe = load_pipeline(str(model_dir))
     assert copied == pipe(query, tools=string_tools, copy_strings=True, max_new_tokens=48)
     assert copied != pipe(query, tools=string_tools, copy_strings=False, max_new_tokens=48)
+    # --top-k-tools K decodes with the K tools the retrieval head ranks best, like the pipeline option
+    tools_file.write_text(json.dumps(TOOLS))
+    assert cli_main(["run", "--query", "weather in Paris", "--tools", f"@{tools_file}", "--model", str(model_dir),
+                     "--max-new-tokens", "48", "--top-k-tools", "1"]) == 0
+    ranked = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert ranked == pipe("weather in Paris", tools=TOOLS, top_k_tools=1, max_new_tokens=48)
 
 
 def test_cli_run_stream_goes_to_stderr(model_dir, capsys):

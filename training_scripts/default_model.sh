@@ -5,10 +5,11 @@
 # improved generator: fresh names / messages, general-knowledge no-call questions), phase 4 ~1 hour (continued on
 # fresh rows of the same generator, more parallel calls, with a long decay), phase 5 ~1.2 hours (phase 4 again,
 # another seed, a 40% decay).
-# Phases 1 and 2 generated their data with the generator as of commit 6d33e27 (git checkout it to get the exact
-# same rows); phases 3-5 with the generator of commit 8692ff8 (up to commit 79d78c7 it writes the same rows; the
-# commit after it stops repeating a description sentence: 131 of 11,343 tool descriptions (1.2%) in generate_rows(3000,
-# seed=11)).
+# Phases 1 and 2 generated their data with the generator as of commit 6d33e27, phases 3-5 with the generator of commit
+# 8692ff8 (up to commit 79d78c7 it writes the same rows; the commit after it stops repeating a description sentence:
+# 131 of 11,343 tool descriptions (1.2%) in generate_rows(3000, seed=11)). generate_at_commit.sh runs each commit's
+# generator from a git worktree, so these are the recorded rows whatever today's generator writes; the phase-1 file is
+# checked against its recorded sha256 (evaluation_data.sh).
 set -euo pipefail
 OUT=${OUT:-runs/default}
 mkdir -p "$OUT"
@@ -23,8 +24,8 @@ train_stop_resume() {
     needle-hf train "$data" --output-dir "$output_dir" "$@" --max-steps "$final" --resume
 }
 
-needle-hf generate-data --out "$OUT/data.jsonl" --num-samples 80000 --seed 0 --no-progress
-needle-hf split-data "$OUT/data.jsonl" --out "$OUT/dataset" --seed 0
+HERE=$(dirname "$0")
+"$HERE/evaluation_data.sh" "$OUT"   # data.jsonl (80k rows, seed 0, checksum-verified) -> dataset
 python - "$OUT" <<'PY'
 import json, sys, datasets
 out = sys.argv[1]
@@ -41,7 +42,7 @@ train_stop_resume "$OUT/dataset" "$OUT/model" 4000 3000 3150 --preset needle-mic
     --max-eval-samples 200 --group-by-length --seed 0
 # phase 2: 150k more rows (another seed) added to train; rows offering a held-out tool name are dropped, so the
 # evaluation splits stay exactly those of phase 1
-needle-hf generate-data --out "$OUT/extra.jsonl" --num-samples 150000 --seed 1 --no-progress
+"$HERE/generate_at_commit.sh" 6d33e27 --out "$OUT/extra.jsonl" --num-samples 150000 --seed 1 --no-progress
 needle-hf split-data "$OUT/extra.jsonl" --extend "$OUT/dataset" --out "$OUT/extended"
 # a 12000-step schedule, stopped at checkpoint-7750 (time budget), resumed with a shorter one so the decay runs
 train_stop_resume "$OUT/extended" "$OUT/model2" 12000 7750 8200 --model "$OUT/model" --lr 2e-3 --decision-weight 5 \
@@ -49,7 +50,7 @@ train_stop_resume "$OUT/extended" "$OUT/model2" 12000 7750 8200 --model "$OUT/mo
     --max-eval-samples 200 --group-by-length --seed 1
 # phase 3: 100k rows of the improved generator with more no-call rows, added to the phase-2 train split (evaluation
 # splits unchanged again); 8,500 more steps from the phase-2 model at a lower peak lr
-needle-hf generate-data --out "$OUT/extra3.jsonl" --num-samples 100000 --seed 2 --no-progress \
+"$HERE/generate_at_commit.sh" 8692ff8 --out "$OUT/extra3.jsonl" --num-samples 100000 --seed 2 --no-progress \
     --mix single=0.45,single_tool=0.1,parallel=0.17,none=0.28
 needle-hf split-data "$OUT/extra3.jsonl" --extend "$OUT/extended" --out "$OUT/extended3"
 CONTINUED=(--decision-weight 5 --batch-size 16 --bf16 --use-cpu --threads 2 --save-steps 250 --logging-steps 50
@@ -60,14 +61,14 @@ needle-hf train "$OUT/extended3" --model "$OUT/model2" --output-dir "$OUT/model3
 # 57,600 older rows stay as replay; evaluation splits unchanged); 4,500 steps from the phase-3 model at lr 1e-3 with a
 # 30% cosine decay (the call / no-call decision settles in the decay). Planned as 6,000 steps; stopped at
 # checkpoint-500 and resumed with 4,500 to fit the session, as in phases 1 and 2.
-needle-hf generate-data --out "$OUT/extra4.jsonl" --num-samples 150000 --seed 3 --no-progress \
+"$HERE/generate_at_commit.sh" 8692ff8 --out "$OUT/extra4.jsonl" --num-samples 150000 --seed 3 --no-progress \
     --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
 needle-hf split-data "$OUT/extra4.jsonl" --extend "$OUT/dataset" --out "$OUT/extended4"
 train_stop_resume "$OUT/extended4" "$OUT/model4" 6000 500 4500 --model "$OUT/model3" --lr 1e-3 --decay 0.3 \
     "${CONTINUED[@]}" --seed 3
 # phase 5: the same again with another seed: 150k fresh rows (seed 4) added to the phase-1 train split (evaluation
 # splits unchanged); 5,500 steps from the phase-4 model at lr 8e-4 with a 40% decay, in one run (~71 min)
-needle-hf generate-data --out "$OUT/extra5.jsonl" --num-samples 150000 --seed 4 --no-progress \
+"$HERE/generate_at_commit.sh" 8692ff8 --out "$OUT/extra5.jsonl" --num-samples 150000 --seed 4 --no-progress \
     --mix single=0.4,single_tool=0.1,parallel=0.22,none=0.28
 needle-hf split-data "$OUT/extra5.jsonl" --extend "$OUT/dataset" --out "$OUT/extended5"
 needle-hf train "$OUT/extended5" --model "$OUT/model4" --output-dir "$OUT/model5" --lr 8e-4 --decay 0.4 \

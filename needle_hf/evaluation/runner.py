@@ -27,12 +27,14 @@ def _reference(row: dict) -> str:
 
 def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = True, batch_size: int = 16,
                   max_new_tokens: int = 256, num_failures: int = 20, seed: int = 0, progress: bool = True,
-                  copy_strings: bool | None = None, num_beams: int = 1, keep_predictions: bool = False) -> dict:
+                  copy_strings: bool | None = None, num_beams: int = 1, keep_predictions: bool = False,
+                  top_k_tools: int | None = None) -> dict:
     """Generate answers for `rows` and score them. Returns {"metrics", "n", "constrained", "copy_strings",
-    "num_beams", "failures"} (+ "predictions", every row's answer text, with `keep_predictions`). `copy_strings`
-    (copy mode of constrained decoding): None takes the model's `config.copy_strings`; True with
+    "num_beams", "top_k_tools", "failures"} (+ "predictions", every row's answer text, with `keep_predictions`).
+    `copy_strings` (copy mode of constrained decoding): None takes the model's `config.copy_strings`; True with
     `constrained=False` is an error (copy mode is part of the grammar). `num_beams` > 1: beam search instead of
-    greedy decoding."""
+    greedy decoding. `top_k_tools`: each row keeps only the k tools the retrieval head ranks best before decoding
+    (the pipeline's option; scores still count a dropped tool that the reference calls as missed)."""
     if num_beams < 1:
         raise ValueError(f"num_beams must be at least 1 (1 = greedy decoding), got {num_beams}")
     if copy_strings and not constrained:
@@ -50,7 +52,7 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
         chunk = rows[start:start + batch_size]
         outputs = pipe([r["query"] for r in chunk], tools=[parse_tools(r["tools"]) for r in chunk],
                        constrained=constrained, copy_strings=copy_strings, max_new_tokens=max_new_tokens,
-                       num_beams=num_beams, return_text=True, batch_size=batch_size)
+                       num_beams=num_beams, top_k_tools=top_k_tools, return_text=True, batch_size=batch_size)
         for row, out in zip(chunk, outputs):
             predictions.append(out["text"])
             references.append(_reference(row))
@@ -64,7 +66,7 @@ def evaluate_rows(model, tokenizer, rows: Sequence[dict], constrained: bool = Tr
     failures = [{"query": rows[i]["query"], "expected": references[i], "predicted": predictions[i],
                  "reason": explain_failure(predictions[i], references[i])} for i in sample]
     report = {"metrics": metrics, "n": len(rows), "constrained": constrained, "copy_strings": copy_strings,
-              "num_beams": num_beams, "num_failures": len(wrong), "failures": failures}
+              "num_beams": num_beams, "top_k_tools": top_k_tools, "num_failures": len(wrong), "failures": failures}
     if keep_predictions:
         report["predictions"] = predictions
     return report
@@ -95,13 +97,21 @@ def decoding_name(report: dict) -> str:
     mode += " decoding"
     if report.get("num_beams", 1) > 1:
         mode += f" with {report['num_beams']} beams"
+    if report.get("top_k_tools"):
+        mode += f", the {report['top_k_tools']} best-ranked tools per request"
     return mode
 
 
 def report_markdown(report: dict, title: str = "Tool-call evaluation") -> str:
     parts = [f"# {title}", f"{report['n']} rows, {decoding_name(report)}; {report['num_failures']} not exactly "
-             "right.", "",
-             metrics_table(report), "", "## Sample of failures", ""]
+             "right.", ""]
+    if report.get("model"):  # written by `needle-hf eval`
+        backend = report.get("backend", "torch") + (f", {report['quantization']}" if report.get("quantization") else "")
+        rows = ([f"split {report['split']}"] if report.get("split") else []) + \
+            ([f"first {report['limit']} rows"] if report.get("limit") else [])
+        parts += [f"Model `{report['model']}` ({backend}); data `{report['data']}` ({', '.join(rows) or 'every row'}).",
+                  ""]
+    parts += [metrics_table(report), "", "## Sample of failures", ""]
     for f in report["failures"]:
         parts.append(f"- **{f['reason']}** — query: `{f['query']}`  \n  expected `{f['expected']}`  \n"
                      f"  predicted `{f['predicted']}`")

@@ -532,19 +532,21 @@ def get_ll_tokenizer(tokenizer, eos_token_id: int | list[int] = EOS_TOKEN_ID):
 # LogitsProcessor
 # --------------------------------------------------------------------------------------------------------------------
 class _Row:
-    """Grammar state of one generated row: its matcher, and whether it is finished (EOS seen) or broken."""
+    """Grammar state of one generated row: its matcher, whether it is finished (EOS seen) or broken, and whether
+    the budget forced it off the model's choice (`steered`)."""
 
-    __slots__ = ("matcher", "item", "done", "error")
+    __slots__ = ("matcher", "item", "done", "error", "steered")
 
     def __init__(self, matcher, item: int):
         self.matcher = matcher
         self.item = item
         self.done = False
         self.error: str | None = None
+        self.steered = False
 
     def copy(self) -> "_Row":
         row = _Row(self.matcher.deep_copy(), self.item)
-        row.done, row.error = self.done, self.error
+        row.done, row.error, row.steered = self.done, self.error, self.steered
         return row
 
     def feed(self, token: int, eos_ids: frozenset) -> None:
@@ -844,7 +846,8 @@ class NeedleGrammarProcessor(LogitsProcessor):
                 continue  # far enough from the limit: one token cannot push the way out past it
             safe = []
             ranked = torch.where(allowed[i], scores[i].float().cpu(), torch.tensor(float("-inf")))
-            for token in ranked.argsort(descending=True)[: self.CLOSE_CANDIDATES].tolist():
+            order = ranked.argsort(descending=True)[: self.CLOSE_CANDIDATES].tolist()
+            for token in order:
                 if not bool(allowed[i, token]):
                     break
                 if token in self.eos_ids:
@@ -857,8 +860,14 @@ class NeedleGrammarProcessor(LogitsProcessor):
                     safe.append(token)
             allowed[i] = False
             allowed[i, safe or [path[0]]] = True
+            if order[0] not in safe:  # the model's own choice would not have fitted: the answer is cut short
+                row.steered = True
 
     # -- introspection -----------------------------------------------------------------------------------------------
+    def closed_early(self) -> list[bool]:
+        """Per row: did the budget (`max_new_tokens`) make the row close its answer against the model's choice?"""
+        return [r.steered for r in self._rows or []]
+
     def is_complete(self) -> list[bool]:
         """Per row: has the answer been closed (grammar in an accepting state, or EOS consumed)?"""
         return [r.done and r.error is None or (r.error is None and r.matcher.is_accepting()) for r in self._rows or []]

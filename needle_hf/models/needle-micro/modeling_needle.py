@@ -320,7 +320,12 @@ class NeedleModel(NeedlePreTrainedModel):
         """Unit-norm retrieval embeddings (B, contrastive_dim) of queries or single tools, for cosine ranking."""
         if attention_mask is None:
             attention_mask = (input_ids != self.config.pad_token_id).long()
-        enc = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state.float()
+        enc = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.contrastive_embedding(enc, attention_mask)
+
+    def contrastive_embedding(self, encoder_hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The retrieval head on encoder states (B, T, d): masked mean pool, MLP, unit vector (B, contrastive_dim)."""
+        enc = encoder_hidden_states.float()
         m = attention_mask[..., None].float()
         pooled = (enc * m).sum(1) / m.sum(1).clamp(min=1.0)
         z = self.contrastive_proj(F.relu(self.contrastive_hidden(pooled.to(self.contrastive_hidden.weight.dtype))))

@@ -29,8 +29,9 @@ def build_encoder_ids(tokenizer, query: str, tools_text: str, max_length: int = 
     tools_id = tokenizer.convert_tokens_to_ids("<tools>")
     if tools_id is None or tools_id == tokenizer.unk_token_id:
         raise ValueError("the tokenizer has no <tools> token: it is not a Needle tokenizer")
-    q = tokenizer(query, add_special_tokens=False)["input_ids"]
-    t = tokenizer(tools_text, add_special_tokens=False)["input_ids"]
+    # verbose=False: no "longer than the maximum" notice; the cut is made (and reported) here
+    q = tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"]
+    t = tokenizer(tools_text, add_special_tokens=False, verbose=False)["input_ids"]
     q_kept = q[: max_length - 2]
     t_kept = t[: max_length - len(q_kept) - 1]
     return q_kept + [tools_id] + t_kept, (len(q) - len(q_kept)) + (len(t) - len(t_kept))
@@ -43,7 +44,8 @@ def retrieve_tools(model, tokenizer, query: str, tools, k: int | None = None, ma
         return []
     ensure_ascii = bool(getattr(model.config, "ensure_ascii_json", False))
     texts = [query] + [tool_to_text(t, ensure_ascii=ensure_ascii) for t in tools]
-    ids = [tokenizer(x, add_special_tokens=False)["input_ids"][:max_length] or [tokenizer.unk_token_id] for x in texts]
+    ids = [tokenizer(x, add_special_tokens=False, verbose=False)["input_ids"][:max_length] or [tokenizer.unk_token_id]
+           for x in texts]
     width = max(len(x) for x in ids)
     pad = model.config.pad_token_id
     batch = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=model.device)
@@ -185,7 +187,7 @@ class ToolCallingPipeline(Pipeline):
         rows = model_inputs["rows"]
         run_rows = [r for r in rows if "row" in r]
         if not run_rows:
-            return {"rows": rows, "sequences": None}
+            return {"rows": rows, "sequences": None, "closed_early": None}
         kwargs = {"max_new_tokens": min(256, getattr(self.model.config, "max_decoder_length", 512)),
                   "do_sample": False, "num_beams": 1}
         kwargs.update(generate_kwargs)
@@ -202,7 +204,11 @@ class ToolCallingPipeline(Pipeline):
             kwargs["logits_processor"] = LogitsProcessorList([processor, *kwargs.get("logits_processor", [])])
         sequences = self.model.generate(input_ids=model_inputs["input_ids"],
                                         attention_mask=model_inputs["attention_mask"], **kwargs)
-        return {"rows": rows, "sequences": sequences}
+        closed_early = None
+        if model_inputs["constrained"] and kwargs.get("num_beams", 1) == 1 and sequences.shape[0] == len(run_rows):
+            closed_early = processor.closed_early()  # one grammar row per request (greedy / one sample each)
+        return {"rows": rows, "sequences": sequences, "closed_early": closed_early,
+                "max_new_tokens": kwargs["max_new_tokens"]}
 
     def postprocess(self, outputs: dict, return_text: bool = False) -> list[Any]:
         results = []
@@ -221,6 +227,9 @@ class ToolCallingPipeline(Pipeline):
                     errors = [f"unparseable output: {err}"]
                 if errors:
                     logger.warning("query %r: dropped invalid model output: %s", row["query"][:60], "; ".join(errors))
+                if outputs.get("closed_early") and outputs["closed_early"][row["row"]]:
+                    logger.warning("query %r: the answer was closed early to fit max_new_tokens=%d, so it may be "
+                                   "incomplete; raise max_new_tokens", row["query"][:60], outputs["max_new_tokens"])
                 calls = restore_names(calls, row["tools"])
             results.append({"calls": calls, "text": text, "errors": errors} if return_text else calls)
         return results
