@@ -70,6 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from needle_hf.inference import load_pipeline, read_tools_arg
 
+    if not args.query.strip():  # before the weights load
+        raise ValueError("--query is empty: give the request as text, e.g. --query \"Set a timer for 10 minutes\"")
     tools = read_tools_arg(args.tools)
     pipe = load_pipeline(args.model)
     options = {"constrained": not args.no_constrained, "copy_strings": args.copy_strings,

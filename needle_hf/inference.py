@@ -65,6 +65,8 @@ def read_tools_arg(value: str):
     source = "--tools"
     if value.startswith("@"):
         source = value[1:]
+        if not source.strip():
+            raise ValueError("--tools @ needs a file name after the @: --tools @path/to/tools.json (or JSON text)")
         try:
             value = Path(source).read_text(encoding="utf-8")
         except OSError as err:

@@ -225,6 +225,29 @@ def test_call_type_definitions():
     assert CALL_TYPES == ("no_call", "single", "multiple", "parallel")
 
 
+def test_undefined_rates_are_known_and_shown_as_a_dash():
+    """A rate with a zero denominator is 0.0 in the result (documented) and '-' in the eval tables."""
+    from needle_hf.evaluation.metrics import DENOMINATORS, is_defined
+    from needle_hf.evaluation.runner import metrics_table
+
+    one = tools_text(tool("set_timer", "minutes"))
+    r = score_tool_calls(["[]", ans(TIMER)], ["[]", ans(TIMER)], tools=[one, one])
+    no_call, single = r["by_call_type"]["no_call"], r["by_call_type"]["single"]
+    assert no_call["name_f1"] == 0.0 and not is_defined(no_call, "name_f1")  # no call predicted or expected
+    assert not is_defined(no_call, "value_accuracy") and not is_defined(no_call, "hallucinated_param_rate")
+    assert is_defined(no_call, "no_call_recall") and no_call["no_call_recall"] == 1.0
+    assert not is_defined(single, "no_call_precision") and not is_defined(single, "no_call_recall")
+    assert is_defined(single, "missing_param_rate") and single["n_matched_ref_keys"] == 1
+    assert is_defined(r, "no_call_precision") and is_defined(r, "call_f1")
+    assert set(DENOMINATORS) <= set(r)  # every rate of the result has its counts
+    assert all(c in r for counts in DENOMINATORS.values() for c in counts)
+    assert is_defined({"exact_match": 0.5}, "exact_match")  # results without counts: shown as they are
+    table = metrics_table({"metrics": r}, keys=("exact_match", "name_f1", "no_call_recall"))
+    assert "| all | 2 | 1.000 | 1.000 | 1.000 |" in table
+    assert "| call type: no_call | 1 | 1.000 | - | 1.000 |" in table
+    assert "| call type: single | 1 | 1.000 | 1.000 | - |" in table
+
+
 def test_breakdown_by_call_type_and_number_of_tools():
     many = tools_text(*[tool(f"tool_{i}", "x") for i in range(11)], tool("set_timer", "minutes"))  # 12 tools
     one = tools_text(tool("set_timer", "minutes"))

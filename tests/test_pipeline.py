@@ -242,6 +242,10 @@ def test_cli_run_bad_tools_json(model_dir, tmp_path, capsys):
     assert "tools are not valid JSON (line 1, column 2" in capsys.readouterr().err
     assert cli_main(["run", "--query", "hi", "--tools", "@/nonexistent/tools.json", "--model", str(model_dir)]) == 2
     assert "cannot read tools file /nonexistent/tools.json" in capsys.readouterr().err
+    assert cli_main(["run", "--query", "hi", "--tools", "@", "--model", str(model_dir)]) == 2
+    assert "--tools @ needs a file name after the @" in capsys.readouterr().err
+    assert cli_main(["run", "--query", " ", "--tools", json.dumps(TOOLS), "--model", "./no/such/model"]) == 2
+    assert "--query is empty" in capsys.readouterr().err  # said before the model is even looked for
     typo = tmp_path / "typo.json"
     typo.write_text(json.dumps([{"name": "w", "paramters": {"x": {"type": "string"}}}]))
     assert cli_main(["run", "--query", "hi", "--tools", f"@{typo}", "--model", str(model_dir)]) == 2

@@ -37,7 +37,8 @@ Value equality: exact JSON equality, except that numbers compare by value (``5 =
 (``"5" != 5`` is a value error -- the model must produce the type the schema asks for). Tool names compare exactly.
 
 A ratio whose denominator is 0 is reported as 0.0; the counts (``n``, ``n_pred_calls``, ...) next to it tell when
-that happened. All rates are plain Python floats rounded to 4 decimals; counts are ints.
+that happened (:data:`DENOMINATORS` maps each rate to its counts, :func:`is_defined` checks one; the eval tables
+print such a rate as ``-``). All rates are plain Python floats rounded to 4 decimals; counts are ints.
 
 Breakdowns (only groups with at least one example are reported):
 
@@ -63,6 +64,8 @@ __all__ = [
     "values_equal",
     "call_type",
     "flatten_metrics",
+    "is_defined",
+    "DENOMINATORS",
     "make_compute_metrics",
     "metric_path",
     "load_metric",
@@ -276,7 +279,17 @@ def _num_tools_bucket(k: int) -> str:
 
 # ----------------------------------------------------------------------------------------------- scoring
 _COUNT_FIELDS = ("n", "n_unparseable", "n_pred_calls", "n_ref_calls", "n_pred_no_call", "n_ref_no_call",
-                 "n_name_matched", "n_matched_keys")
+                 "n_name_matched", "n_matched_keys", "n_checked_pred_keys", "n_matched_ref_keys")
+# each rate's denominator, as counts: a rate is undefined (reported 0.0) where they sum to 0
+DENOMINATORS = {
+    "exact_match": ("n",), "json_parse_rate": ("n",),
+    "name_precision": ("n_pred_calls",), "name_recall": ("n_ref_calls",), "name_f1": ("n_pred_calls", "n_ref_calls"),
+    "call_precision": ("n_pred_calls",), "call_recall": ("n_ref_calls",), "call_f1": ("n_pred_calls", "n_ref_calls"),
+    "argument_accuracy": ("n_name_matched",), "value_accuracy": ("n_matched_keys",),
+    "hallucinated_param_rate": ("n_checked_pred_keys",), "missing_param_rate": ("n_matched_ref_keys",),
+    "no_call_precision": ("n_pred_no_call",), "no_call_recall": ("n_ref_no_call",),
+    "no_call_f1": ("n_pred_no_call", "n_ref_no_call"),
+}
 
 
 def _score_example(prediction: Any, ref: list[dict], schema: _Schema | None) -> dict:
@@ -300,9 +313,9 @@ def _score_example(prediction: Any, ref: list[dict], schema: _Schema | None) -> 
         "n_matched_keys": 0,
         "values_equal": 0,
         "halluc_keys": 0,
-        "halluc_total": 0,
+        "n_checked_pred_keys": 0,
         "missing_keys": 0,
-        "missing_total": 0,
+        "n_matched_ref_keys": 0,
     }
     ref_of = dict(pairs)
     for i, j in pairs:
@@ -314,7 +327,7 @@ def _score_example(prediction: Any, ref: list[dict], schema: _Schema | None) -> 
         rec["n_matched_keys"] += len(common)
         rec["values_equal"] += sum(1 for k in common if values_equal(pa[k], ra[k]))
         rec["missing_keys"] += len(ra.keys() - pa.keys())
-        rec["missing_total"] += len(ra)
+        rec["n_matched_ref_keys"] += len(ra)
     for i, p in enumerate(pred):
         if schema is not None:
             allowed = schema.params(p["name"])
@@ -322,7 +335,7 @@ def _score_example(prediction: Any, ref: list[dict], schema: _Schema | None) -> 
             allowed = set(ref[ref_of[i]]["arguments"]) if i in ref_of else None
         if allowed is None:
             continue
-        rec["halluc_total"] += len(p["arguments"])
+        rec["n_checked_pred_keys"] += len(p["arguments"])
         rec["halluc_keys"] += len(p["arguments"].keys() - allowed)
     return rec
 
@@ -349,8 +362,8 @@ def _aggregate(records: list[dict]) -> dict:
         "call_f1": _ratio(2 * s["call_tp"], 2 * s["call_tp"] + call_fp + call_fn),
         "argument_accuracy": _ratio(s["args_equal"], s["n_name_matched"]),
         "value_accuracy": _ratio(s["values_equal"], s["n_matched_keys"]),
-        "hallucinated_param_rate": _ratio(s["halluc_keys"], s["halluc_total"]),
-        "missing_param_rate": _ratio(s["missing_keys"], s["missing_total"]),
+        "hallucinated_param_rate": _ratio(s["halluc_keys"], s["n_checked_pred_keys"]),
+        "missing_param_rate": _ratio(s["missing_keys"], s["n_matched_ref_keys"]),
         "no_call_precision": _ratio(s["no_call_tp"], s["n_pred_no_call"]),
         "no_call_recall": _ratio(s["no_call_tp"], s["n_ref_no_call"]),
         "no_call_f1": _ratio(2 * s["no_call_tp"], s["n_pred_no_call"] + s["n_ref_no_call"]),
@@ -451,6 +464,15 @@ def explain_failure(prediction: Any, reference: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- Trainer glue
+def is_defined(metrics: dict, key: str) -> bool:
+    """Whether rate `key` of a :func:`score_tool_calls` result (or one of its groups) has a non-zero denominator;
+    True for keys without a known denominator (and for results made before the counts existed)."""
+    counts = DENOMINATORS.get(key, ())
+    if not counts or any(c not in metrics for c in counts):
+        return True
+    return sum(metrics[c] for c in counts) > 0
+
+
 def flatten_metrics(metrics: dict, sep: str = "/", keys: Iterable[str] | None = None) -> dict[str, float | int]:
     """Flatten the nested result of :func:`score_tool_calls` into scalar entries.
 

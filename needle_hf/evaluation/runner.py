@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ..modeling.pipeline_tool_calling import ToolCallingPipeline
 from ..tools import answers_to_text, parse_calls, parse_tools, to_snake_case, tool_to_dict
-from .metrics import explain_failure, score_tool_calls
+from .metrics import explain_failure, is_defined, score_tool_calls
 
 HEADLINE = ("exact_match", "json_parse_rate", "name_f1", "call_f1", "argument_accuracy", "value_accuracy",
             "hallucinated_param_rate", "missing_param_rate", "no_call_precision", "no_call_recall")
@@ -79,7 +79,8 @@ def metrics_table(report: dict, keys: Iterable[str] = HEADLINE) -> str:
     lines = ["| group | n | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
 
     def row(name: str, values: dict) -> str:
-        return f"| {name} | {values.get('n', '')} | " + " | ".join(f"{values.get(k, 0):.3f}" for k in keys) + " |"
+        cells = [f"{values.get(k, 0):.3f}" if is_defined(values, k) else "-" for k in keys]  # "-": no denominator
+        return f"| {name} | {values.get('n', '')} | " + " | ".join(cells) + " |"
 
     lines.append(row("all", m))
     for group, values in m.get("by_call_type", {}).items():

@@ -36,7 +36,7 @@ Returns:
     exact_match, json_parse_rate, name_precision, name_recall, name_f1, call_precision, call_recall, call_f1,
     argument_accuracy, value_accuracy, hallucinated_param_rate, missing_param_rate, no_call_precision,
     no_call_recall, no_call_f1 (floats in [0, 1], 4 dp) and counts n, n_unparseable, n_pred_calls, n_ref_calls,
-    n_pred_no_call, n_ref_no_call, n_name_matched, n_matched_keys (ints).
+    n_pred_no_call, n_ref_no_call, n_name_matched, n_matched_keys, n_checked_pred_keys, n_matched_ref_keys (ints).
 Examples:
     >>> metric = evaluate.load(metric_path())
     >>> r = metric.compute(predictions=['[{"name":"set_timer","arguments":{"minutes":5}}]'],

@@ -70,14 +70,6 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return (x.float() * cos + rotate_half(x.float()) * sin).to(x.dtype)
 
 
-def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
-    """(B, KV, T, hd) -> (B, KV * n_rep, T, hd): query head h reads KV head h // n_rep. Explicit (export-friendly)."""
-    if n_rep == 1:
-        return x
-    b, kv, t, hd = x.shape
-    return x[:, :, None].expand(b, kv, n_rep, t, hd).reshape(b, kv * n_rep, t, hd)
-
-
 def padding_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     """(B, Tk) 1/0 -> additive (B, 1, 1, Tk) with finfo.min (not -inf: fully padded rows stay finite)."""
     if attention_mask is None:
@@ -139,13 +131,18 @@ class NeedleAttention(nn.Module):
         else:
             k = self.k_norm(self._heads(self.k_proj(hidden_states), self.num_kv_heads))
             v = self._heads(self.v_proj(hidden_states), self.num_kv_heads)
-            if rope is not None:  # RoPE after QK-norm (and GQA repeat commutes with it)
+            if rope is not None:  # RoPE after QK-norm
                 q, k = apply_rope(q, *rope), apply_rope(k, *rope)
             if past_key_values is not None:
                 cache = getattr(past_key_values, "self_attention_cache", past_key_values)
                 k, v = cache.update(k, v, self.layer_idx)
-        n_rep = self.num_heads // self.num_kv_heads
-        k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)
+        # GQA without copying K/V per query head: the n_rep query heads that share KV head g (heads g * n_rep ...)
+        # are stacked along the query axis, so row r * S + i of group g is query i of head g * n_rep + r
+        b, h, s, hd = q.shape
+        n_rep = h // self.num_kv_heads
+        q = q.reshape(b, self.num_kv_heads, n_rep * s, hd)
+        if attention_mask is not None and attention_mask.shape[-2] > 1 and n_rep > 1:
+            attention_mask = attention_mask.repeat(1, 1, n_rep, 1)  # per-query-row masks (causal) follow the rows
         if q.dtype == torch.float32 and self.attn_implementation == "sdpa":
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask)
         else:  # bf16/fp16 (or eager): scores and softmax in fp32 as the reference does
@@ -153,7 +150,7 @@ class NeedleAttention(nn.Module):
             if attention_mask is not None:
                 scores = scores + attention_mask.float()
             out = torch.matmul(scores.softmax(-1), v.float()).to(q.dtype)
-        out = out.transpose(1, 2).reshape(hidden_states.shape[0], hidden_states.shape[1], -1)
+        out = out.reshape(b, h, s, hd).transpose(1, 2).reshape(b, s, h * hd)
         return self.o_proj(out)
 
 
