@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import torch
+from transformers import AutoTokenizer
 
 import needle_hf
 from needle_hf.saving import save_model_folder
-from transformers import AutoTokenizer
 
 
 def grow(model, encoder_layers: int, decoder_layers: int, seed: int = 0):
@@ -32,12 +32,12 @@ def grow(model, encoder_layers: int, decoder_layers: int, seed: int = 0):
                                          "decoder_layers": decoder_layers})
     torch.manual_seed(seed)
     grown = type(model)(new_config)  # fresh init everywhere
-    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    _, unexpected = grown.load_state_dict(model.state_dict(), strict=False)  # the new layers are 'missing'
     if unexpected:
         raise RuntimeError(f"tensors of the source the grown model has no place for: {unexpected[:5]}")
     with torch.no_grad():
         for layer in grown.model.encoder.layers[config.encoder_layers:]:
-            layer.self_attn.o_proj.weight.zero_()
+            layer.self_attn.o_proj.weight.zero_()  # o_proj has no bias: a zero weight adds nothing to the residual
         for layer in grown.model.decoder.layers[config.decoder_layers:]:
             layer.self_attn.o_proj.weight.zero_()
             layer.cross_attn.o_proj.weight.zero_()
