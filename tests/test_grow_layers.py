@@ -35,8 +35,9 @@ def test_grown_model_gives_the_same_logits_and_trains(tmp_path):
     b(input_ids=ids, labels=dec).loss.backward()
     assert b.model.encoder.layers[3].self_attn.o_proj.weight.grad.abs().sum() > 0
     assert b.model.decoder.layers[2].cross_attn.o_proj.weight.grad.abs().sum() > 0
-    assert (tmp_path / "grown" / "tokenizer.json").is_file() and "grown to 4 encoder" in \
-        (tmp_path / "grown" / "README.md").read_text()
+    card = (tmp_path / "grown" / "README.md").read_text()
+    assert (tmp_path / "grown" / "tokenizer.json").is_file() and "grown to 4 encoder" in card
+    assert "library_name: transformers" in card and "4 encoder + 3 decoder layers" in card  # the project's card
 
 
 def test_clear_errors(tmp_path):

@@ -7,7 +7,7 @@ New layers are appended on top of the existing ones (before the final norm) with
 their output projections (`o_proj`, self- and cross-attention) set to zero, so each new layer adds nothing to its
 residual stream until training moves `o_proj`: the grown model gives the same logits as the source, and continued
 training (`needle-hf train DATA --model OUT ...`) has extra capacity to use. The output folder is a standard model
-folder (config, tokenizer, generation config, remote code) with a card naming the source.
+folder (config, tokenizer, generation config, remote code) with the project's model card, naming the source.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from transformers import AutoTokenizer
 
 import needle_hf
-from needle_hf.saving import save_model_folder
+from needle_hf.saving import model_card, save_model_folder
 
 
 def grow(model, encoder_layers: int, decoder_layers: int, seed: int = 0):
@@ -63,10 +63,10 @@ def main(argv=None) -> int:
         grown = grow(model, args.encoder_layers, args.decoder_layers, args.seed)
     except ValueError as e:
         raise SystemExit(str(e)) from None
-    card = (f"# {out.name}\n\n`{args.model}` grown to {args.encoder_layers} encoder + {args.decoder_layers} decoder "
-            f"layers (`training_scripts/grow_layers.py`; new layers start as identities). It computes what the "
-            f"source computes until it is trained further.\n")
-    save_model_folder(grown, tokenizer, out, card=card)
+    description = (f"`{args.model}` grown to {args.encoder_layers} encoder + {args.decoder_layers} decoder layers "
+                   f"(`training_scripts/grow_layers.py`; new layers start as identities). It computes what the "
+                   f"source computes until it is trained further.")
+    save_model_folder(grown, tokenizer, out, card=model_card(grown.config, name=out.name, description=description))
     n = sum(p.numel() for p in grown.parameters())
     print(f"wrote {out}: {n:,} parameters ({args.encoder_layers} encoder + {args.decoder_layers} decoder layers)")
     return 0
