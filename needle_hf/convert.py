@@ -601,9 +601,10 @@ def sentencepiece_to_tokenizer(spm: SentencePieceModel | str | os.PathLike | byt
     - decoder: ``▁`` -> space, byte fallback, fuse, strip the leading (dummy) spaces.
 
     Known differences (both outside what encoding real text produces): a text consisting of nothing but one
-    user-defined symbol (``"<tools>"``, ignoring surrounding spaces) encodes as ``[5]`` where SentencePiece gives
-    ``[▁, 5]`` (an added token cannot be told apart from the whole text); decoding a run of byte pieces that is not
-    valid UTF-8 gives one U+FFFD per byte, and ``<unk>`` decodes to "" rather than " ⁇ ".
+    user-defined symbol (``"<tools>"``, ignoring surrounding whitespace, SentencePiece's own ``▁`` included)
+    encodes as ``[5]`` where SentencePiece gives ``[▁, 5]`` (an added token cannot be told apart from the whole
+    text); decoding a run of byte pieces that is not valid UTF-8 gives one U+FFFD per byte, and ``<unk>`` decodes
+    to "" rather than " ⁇ ".
     """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 

@@ -410,6 +410,9 @@ def test_tokenizer_known_divergence_is_only_the_bare_symbol(tokenizer, sp):
     # Documented in sentencepiece_to_tokenizer: a text that is nothing but a user-defined symbol.
     assert sp.encode(" <tools> ")[1:] == [5] and tokenizer(" <tools> ", add_special_tokens=False)["input_ids"] == [5]
     assert tokenizer("<tools>.", add_special_tokens=False)["input_ids"] == sp.encode("<tools>.")
+    # SentencePiece reads its own "▁" as a space, so a trailing one is the same case (found by hypothesis)
+    assert sp.encode("<tools>▁") == [sp.piece_to_id("▁"), 5] and tokenizer("<tools>▁", add_special_tokens=False)[
+        "input_ids"] == [5]
 
 
 _FRAGMENTS = st.sampled_from([" ", "  ", "\t", "\n", "▁", "<tools>", "<tool_call>", "</s>", '{"', '":"', '"}]',
@@ -421,7 +424,9 @@ _TEXT = st.lists(st.one_of(_FRAGMENTS, st.text(st.characters(blacklist_categorie
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_TEXT)
 def test_tokenizer_matches_sentencepiece_on_any_text(tokenizer, sp, text):
-    assume(text.strip(" ") not in ("<tools>", "<tool_call>"))  # the documented divergence
+    # the documented divergence: nothing but the symbol once SentencePiece has normalised the text (its "▁" is a
+    # space, runs of spaces collapse, trailing ones go: " <tools>▁▁" is "▁<tools>")
+    assume(sp.normalize(text) not in ("▁<tools>", "▁<tool_call>"))
     ids = sp.encode(text)
     assert tokenizer(text, add_special_tokens=False)["input_ids"] == ids
     assert tokenizer.decode(ids, skip_special_tokens=True) == sp.decode(ids)
